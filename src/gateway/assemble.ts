@@ -1,0 +1,219 @@
+import type { RouteDialect } from '../config/types.ts'
+import type { SSEEvent } from '../plugin/types.ts'
+
+/** A tool call as the assistant made it, arguments complete. */
+export interface ToolCall {
+  id: string
+  type: string
+  function: { name: string; arguments: string }
+}
+
+/** One choice of the answer, whole, whether it came as JSON or as a stream. */
+export interface AssembledChoice {
+  index: number
+  role: string
+  content: string
+  /** `reasoning_content` / `reasoning` text, when the model streams its reasoning. */
+  reasoning: string
+  toolCalls: ToolCall[]
+  finishReason: string | null
+}
+
+/** Token usage, normalised across APIs. */
+export interface Usage {
+  promptTokens: number
+  completionTokens: number
+  totalTokens: number
+  /** True when counted by the gateway with tiktoken because the upstream reported none. */
+  estimated: boolean
+}
+
+/** The answer, assembled from a JSON body or from every event of a stream. */
+export interface AssembledAnswer {
+  id: string | undefined
+  model: string | undefined
+  choices: AssembledChoice[]
+  /** The upstream's own usage report, if it sent one. */
+  usage: Usage | undefined
+}
+
+function choiceAt(choices: AssembledChoice[], index: number): AssembledChoice {
+  let choice = choices.find((c) => c.index === index)
+  if (!choice) {
+    choice = { index, role: 'assistant', content: '', reasoning: '', toolCalls: [], finishReason: null }
+    choices.push(choice)
+  }
+  return choice
+}
+
+function openaiUsage(usage: any): Usage | undefined {
+  if (!usage || typeof usage !== 'object') return undefined
+  const prompt = Number(usage.prompt_tokens ?? usage.input_tokens ?? 0)
+  const completion = Number(usage.completion_tokens ?? usage.output_tokens ?? 0)
+  return { promptTokens: prompt, completionTokens: completion, totalTokens: Number(usage.total_tokens ?? prompt + completion), estimated: false }
+}
+
+function mergeToolCallDelta(choice: AssembledChoice, delta: any): void {
+  const index = typeof delta.index === 'number' ? delta.index : choice.toolCalls.length
+  let call = choice.toolCalls[index]
+  if (!call) {
+    call = { id: '', type: 'function', function: { name: '', arguments: '' } }
+    choice.toolCalls[index] = call
+  }
+  if (delta.id) call.id = delta.id
+  if (delta.type) call.type = delta.type
+  if (delta.function?.name) call.function.name += delta.function.name
+  if (delta.function?.arguments) call.function.arguments += delta.function.arguments
+}
+
+/** Chat completions and legacy completions, from a JSON body. */
+function fromOpenAIJson(body: any): AssembledAnswer {
+  const choices: AssembledChoice[] = []
+  for (const c of Array.isArray(body?.choices) ? body.choices : []) {
+    const message = c.message ?? {}
+    choices.push({
+      index: c.index ?? choices.length,
+      role: message.role ?? 'assistant',
+      content: typeof message.content === 'string' ? message.content : typeof c.text === 'string' ? c.text : '',
+      reasoning: message.reasoning_content ?? message.reasoning ?? '',
+      toolCalls: Array.isArray(message.tool_calls) ? message.tool_calls : [],
+      finishReason: c.finish_reason ?? null,
+    })
+  }
+  if (body?.object === 'response') return fromResponsesObject(body)
+  return { id: body?.id, model: body?.model, choices, usage: openaiUsage(body?.usage) }
+}
+
+/** The Responses API's final `response` object. */
+function fromResponsesObject(response: any): AssembledAnswer {
+  const choice: AssembledChoice = { index: 0, role: 'assistant', content: '', reasoning: '', toolCalls: [], finishReason: response?.status ?? null }
+  for (const item of Array.isArray(response?.output) ? response.output : []) {
+    if (item.type === 'message') {
+      for (const part of item.content ?? []) if (part.type === 'output_text') choice.content += part.text ?? ''
+    } else if (item.type === 'function_call') {
+      choice.toolCalls.push({ id: item.call_id ?? item.id ?? '', type: 'function', function: { name: item.name ?? '', arguments: item.arguments ?? '' } })
+    } else if (item.type === 'reasoning') {
+      for (const part of item.summary ?? []) choice.reasoning += part.text ?? ''
+    }
+  }
+  return { id: response?.id, model: response?.model, choices: [choice], usage: openaiUsage(response?.usage) }
+}
+
+/** Chat completions, legacy completions and Responses API streams. */
+function fromOpenAIStream(events: readonly SSEEvent[]): AssembledAnswer {
+  const answer: AssembledAnswer = { id: undefined, model: undefined, choices: [], usage: undefined }
+  for (const event of events) {
+    const data = event.json()
+    if (!data) continue
+    if (typeof data.type === 'string' && data.type.startsWith('response.')) {
+      if (data.response && (data.type === 'response.completed' || data.type === 'response.incomplete' || data.type === 'response.failed')) {
+        return fromResponsesObject(data.response)
+      }
+      const choice = choiceAt(answer.choices, 0)
+      if (data.type === 'response.output_text.delta') choice.content += data.delta ?? ''
+      continue
+    }
+    answer.id ??= data.id
+    answer.model ??= data.model
+    if (data.usage) answer.usage = openaiUsage(data.usage)
+    for (const c of Array.isArray(data.choices) ? data.choices : []) {
+      const choice = choiceAt(answer.choices, c.index ?? 0)
+      const delta = c.delta ?? {}
+      if (delta.role) choice.role = delta.role
+      if (typeof delta.content === 'string') choice.content += delta.content
+      if (typeof c.text === 'string') choice.content += c.text
+      const reasoning = delta.reasoning_content ?? delta.reasoning
+      if (typeof reasoning === 'string') choice.reasoning += reasoning
+      if (Array.isArray(delta.tool_calls)) for (const call of delta.tool_calls) mergeToolCallDelta(choice, call)
+      if (c.finish_reason) choice.finishReason = c.finish_reason
+    }
+  }
+  answer.choices.sort((a, b) => a.index - b.index)
+  return answer
+}
+
+/** Anthropic Messages API, JSON or stream. */
+function fromAnthropic(body: any, events: readonly SSEEvent[] | undefined): AssembledAnswer {
+  const choice: AssembledChoice = { index: 0, role: 'assistant', content: '', reasoning: '', toolCalls: [], finishReason: null }
+  let input = 0
+  let output = 0
+  let id: string | undefined
+  let model: string | undefined
+  const blocks = events ? [] : (body?.content ?? [])
+  for (const block of blocks) {
+    if (block.type === 'text') choice.content += block.text ?? ''
+    if (block.type === 'thinking') choice.reasoning += block.thinking ?? ''
+    if (block.type === 'tool_use') choice.toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) } })
+  }
+  if (body) {
+    id = body.id
+    model = body.model
+    choice.finishReason = body.stop_reason ?? null
+    input = body.usage?.input_tokens ?? 0
+    output = body.usage?.output_tokens ?? 0
+  }
+  for (const event of events ?? []) {
+    const data = event.json()
+    if (!data) continue
+    if (data.type === 'message_start') {
+      id = data.message?.id
+      model = data.message?.model
+      input = data.message?.usage?.input_tokens ?? input
+      output = data.message?.usage?.output_tokens ?? output
+    } else if (data.type === 'content_block_start' && data.content_block?.type === 'tool_use') {
+      choice.toolCalls[data.index] = { id: data.content_block.id, type: 'function', function: { name: data.content_block.name, arguments: '' } }
+    } else if (data.type === 'content_block_delta') {
+      const delta = data.delta ?? {}
+      if (delta.type === 'text_delta') choice.content += delta.text ?? ''
+      if (delta.type === 'thinking_delta') choice.reasoning += delta.thinking ?? ''
+      if (delta.type === 'input_json_delta' && choice.toolCalls[data.index]) choice.toolCalls[data.index].function.arguments += delta.partial_json ?? ''
+    } else if (data.type === 'message_delta') {
+      choice.finishReason = data.delta?.stop_reason ?? choice.finishReason
+      output = data.usage?.output_tokens ?? output
+      input = data.usage?.input_tokens ?? input
+    }
+  }
+  choice.toolCalls = choice.toolCalls.filter(Boolean)
+  const usage = input || output ? { promptTokens: input, completionTokens: output, totalTokens: input + output, estimated: false } : undefined
+  return { id, model, choices: [choice], usage }
+}
+
+/** Gemini generateContent, JSON or stream (each event is a partial response). */
+function fromGemini(bodies: readonly any[]): AssembledAnswer {
+  const choices: AssembledChoice[] = []
+  let usage: Usage | undefined
+  let model: string | undefined
+  for (const body of bodies) {
+    model ??= body?.modelVersion
+    for (const [i, candidate] of (body?.candidates ?? []).entries()) {
+      const choice = choiceAt(choices, candidate.index ?? i)
+      for (const part of candidate.content?.parts ?? []) {
+        if (typeof part.text === 'string') (part.thought ? (choice.reasoning += part.text) : (choice.content += part.text))
+        if (part.functionCall) choice.toolCalls.push({ id: '', type: 'function', function: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) } })
+      }
+      if (candidate.finishReason) choice.finishReason = candidate.finishReason
+    }
+    const meta = body?.usageMetadata
+    if (meta) {
+      const prompt = meta.promptTokenCount ?? 0
+      const completion = meta.candidatesTokenCount ?? 0
+      usage = { promptTokens: prompt, completionTokens: completion, totalTokens: meta.totalTokenCount ?? prompt + completion, estimated: false }
+    }
+  }
+  return { id: undefined, model, choices, usage }
+}
+
+/**
+ * Assembles the answer of a response body: `json` for a JSON body, `events` for a stream.
+ * Returns `undefined` when the route's type has no known answer shape.
+ */
+export function assembleAnswer(dialect: 'openai' | RouteDialect, json: unknown, events: readonly SSEEvent[] | undefined): AssembledAnswer | undefined {
+  switch (dialect) {
+    case 'openai':
+      return events ? fromOpenAIStream(events) : json ? fromOpenAIJson(json) : undefined
+    case 'anthropic':
+      return fromAnthropic(events ? undefined : json, events)
+    case 'gemini':
+      return fromGemini(events ? events.map((e) => e.json()).filter(Boolean) : Array.isArray(json) ? json : [json])
+  }
+}

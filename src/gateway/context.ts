@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import type { ConsolaInstance } from 'consola'
+import type { ResolvedRoute } from '../config/types.ts'
+import type { CallerIdentity, ForwardContext } from '../plugin/types.ts'
+import { ForwardError } from './errors.ts'
+
+/** Reads a whole request body as text, refusing more than `limit` bytes. */
+export function readBodyText(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        req.removeAllListeners('data')
+        req.resume()
+        reject(tooLarge(limit))
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')))
+    req.once('error', reject)
+  })
+}
+
+export function tooLarge(limit: number): ForwardError {
+  return new ForwardError(413, `Request body is larger than the limit of ${limit} bytes`, 'invalid_request_error', 'body_too_large')
+}
+
+const UNREAD = Symbol('unread')
+
+/** The per-request context handed to every hook. */
+export class RequestContext implements ForwardContext {
+  readonly id = randomUUID()
+  readonly startedAt = performance.now()
+  readonly headers: IncomingMessage['headers']
+  readonly method: string
+  readonly remoteAddress: string
+  readonly hasJsonBody: boolean
+  clientIp: string
+  caller: CallerIdentity | undefined = undefined
+  readonly responseHeaders: Record<string, string> = {}
+  readonly state: Record<string, unknown> = {}
+  readonly signal: AbortSignal
+  /** The body as text once read (JSON requests), else undefined. */
+  bodyText: string | undefined
+  #json: unknown = UNREAD
+  #jsonChanged = false
+  #reading: Promise<unknown> | undefined
+  #log: ConsolaInstance | undefined
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly route: ResolvedRoute,
+    readonly url: string,
+    readonly upstreamPath: string,
+    readonly controller: AbortController,
+    private readonly routeLog: ConsolaInstance,
+  ) {
+    this.headers = req.headers
+    this.method = req.method ?? 'GET'
+    this.remoteAddress = req.socket.remoteAddress ?? ''
+    this.clientIp = this.remoteAddress
+    this.signal = controller.signal
+    const type = req.headers['content-type']
+    this.hasJsonBody = type !== undefined && type.includes('json')
+  }
+
+  get log(): ConsolaInstance {
+    return (this.#log ??= this.routeLog.withTag(this.id.slice(0, 8)))
+  }
+
+  /** Reads the body as text (once), if the request carries JSON. */
+  async readText(): Promise<string | undefined> {
+    if (!this.hasJsonBody) return undefined
+    if (this.bodyText === undefined) {
+      this.#reading ??= readBodyText(this.req, this.route.bodyLimit).then((text) => (this.bodyText = text))
+      await this.#reading
+    }
+    return this.bodyText
+  }
+
+  async json<T = any>(): Promise<T | undefined> {
+    if (this.#json === UNREAD) {
+      const text = await this.readText()
+      if (text === undefined || text === '') {
+        this.#json = undefined
+      } else {
+        try {
+          this.#json = JSON.parse(text)
+        } catch (error) {
+          throw new ForwardError(400, `The request body is not valid JSON: ${(error as Error).message}`, 'invalid_request_error', 'invalid_json')
+        }
+      }
+    }
+    return this.#json as T | undefined
+  }
+
+  setJson(body: unknown): void {
+    this.#json = body
+    this.#jsonChanged = true
+  }
+
+  /** The parsed body, if a hook read it. */
+  get parsedJson(): unknown {
+    return this.#json === UNREAD ? undefined : this.#json
+  }
+
+  /** The body to send upstream when it was read: re-serialised only if a hook changed it. */
+  outgoingText(): string | undefined {
+    if (this.#jsonChanged) return JSON.stringify(this.#json)
+    return this.bodyText
+  }
+}

@@ -1,0 +1,64 @@
+import type { ResolvedRoute } from '../config/types.ts'
+import type { ChunkVerdict, ForwardContext, ForwardPlugin, SSEEvent } from '../plugin/types.ts'
+
+/**
+ * A route's plugin chain, flattened into one array per hook once per loaded config, so a request
+ * only walks the hooks that exist and the hot path does no lookups.
+ */
+export interface RoutePipeline {
+  route: ResolvedRoute
+  plugins: readonly ForwardPlugin[]
+  onRequest: readonly ForwardPlugin[]
+  wrapUpstream: readonly ForwardPlugin[]
+  beforeUpstream: readonly ForwardPlugin[]
+  afterUpstream: readonly ForwardPlugin[]
+  transformStream: readonly ForwardPlugin[]
+  onResponse: readonly ForwardPlugin[]
+  onError: readonly ForwardPlugin[]
+  /** All `onChunk` hooks composed into one call, or `undefined` when none exist (bytes then pass untouched). */
+  onChunk: ((ctx: ForwardContext, event: SSEEvent) => ChunkVerdict) | undefined
+  /** The response body must be kept for `onResponse` hooks. */
+  collectBody: boolean
+  /** Some hook may call the upstream more than once, so the request body must be re-sendable. */
+  resendable: boolean
+}
+
+function composeChunkHooks(plugins: ForwardPlugin[]): RoutePipeline['onChunk'] {
+  const hooks = plugins.filter((p) => p.onChunk)
+  if (hooks.length === 0) return undefined
+  if (hooks.length === 1) {
+    const plugin = hooks[0]
+    return (ctx, event) => plugin.onChunk!(ctx, event)
+  }
+  return (ctx, event) => {
+    let replaced: string | undefined
+    for (const plugin of hooks) {
+      const verdict = plugin.onChunk!(ctx, event)
+      if (verdict === false) return false
+      if (typeof verdict === 'string') replaced = verdict
+    }
+    return replaced
+  }
+}
+
+/** Builds the pipeline of one route: global plugins first, then the route's own. */
+export function buildPipeline(route: ResolvedRoute, globalPlugins: readonly ForwardPlugin[]): RoutePipeline {
+  const plugins = [...globalPlugins, ...route.plugins]
+  const having = (hook: keyof ForwardPlugin) => plugins.filter((p) => typeof p[hook] === 'function')
+  const wrapUpstream = having('wrapUpstream')
+  const onResponse = having('onResponse')
+  return {
+    route,
+    plugins,
+    onRequest: having('onRequest'),
+    wrapUpstream,
+    beforeUpstream: having('beforeUpstream'),
+    afterUpstream: having('afterUpstream'),
+    transformStream: having('transformStream'),
+    onResponse,
+    onError: having('onError'),
+    onChunk: composeChunkHooks(plugins),
+    collectBody: onResponse.length > 0,
+    resendable: wrapUpstream.length > 0,
+  }
+}

@@ -1,0 +1,159 @@
+import { gunzipSync, brotliDecompressSync, inflateSync } from 'node:zlib'
+import type { ResolvedRoute } from '../config/types.ts'
+import type { SSEEvent } from '../plugin/types.ts'
+import { countChatTokens, countTokens } from '../tokenizer.ts'
+import { assembleAnswer, type AssembledAnswer, type Usage } from './assemble.ts'
+import { parseSSE } from './sse.ts'
+
+export type { AssembledAnswer, AssembledChoice, ToolCall, Usage } from './assemble.ts'
+
+/** How the exchange ended. */
+export type Outcome =
+  /** The whole response reached the client. */
+  | 'complete'
+  /** The client went away before the end. */
+  | 'aborted'
+  /** The upstream failed (before or during the response). */
+  | 'error'
+
+/** Milliseconds since the request arrived. */
+export interface Timings {
+  /** Upstream response headers arrived. */
+  headersMs: number | undefined
+  /** First body byte (first token, for streams) reached the gateway. */
+  firstByteMs: number | undefined
+  /** The response ended. */
+  totalMs: number
+}
+
+export interface ResultInit {
+  route: ResolvedRoute
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  stream: boolean
+  outcome: Outcome
+  error: Error | undefined
+  attempts: number
+  target: string | undefined
+  answeredBy: string | undefined
+  timings: Timings
+  body: Buffer[] | undefined
+  bodyTruncated: boolean
+  requestJson: unknown
+}
+
+/**
+ * What `onResponse` hooks receive: the exchange as it ended. Parsing is lazy: the body is only
+ * decoded and the answer only assembled when a hook asks, once.
+ */
+export class ForwardResult {
+  /** The status the client got. */
+  readonly status: number
+  /** The response headers as received (upstream's or the answering plugin's). */
+  readonly headers: Record<string, string | string[] | undefined>
+  /** Whether the response was an SSE stream. */
+  readonly stream: boolean
+  readonly outcome: Outcome
+  /** The failure, when `outcome` is `error`. */
+  readonly error: Error | undefined
+  /** Upstream attempts made (0 when a plugin answered). */
+  readonly attempts: number
+  /** The target of the last attempt. */
+  readonly target: string | undefined
+  /** Name of the plugin that answered instead of the upstream (e.g. `cache`), if one did. */
+  readonly answeredBy: string | undefined
+  readonly timings: Timings
+  /** True when the body was larger than the gateway keeps for hooks. */
+  readonly bodyTruncated: boolean
+  readonly #route: ResolvedRoute
+  readonly #chunks: Buffer[] | undefined
+  readonly #requestJson: unknown
+  #text: string | undefined
+  #events: SSEEvent[] | undefined
+  #answer: AssembledAnswer | undefined | null = null
+
+  constructor(init: ResultInit) {
+    this.status = init.status
+    this.headers = init.headers
+    this.stream = init.stream
+    this.outcome = init.outcome
+    this.error = init.error
+    this.attempts = init.attempts
+    this.target = init.target
+    this.answeredBy = init.answeredBy
+    this.timings = init.timings
+    this.bodyTruncated = init.bodyTruncated
+    this.#route = init.route
+    this.#chunks = init.body
+    this.#requestJson = init.requestJson
+  }
+
+  /** The response body as text (decompressed), if it was JSON or SSE and kept. */
+  text(): string | undefined {
+    if (this.#text === undefined && this.#chunks) {
+      let buffer = Buffer.concat(this.#chunks)
+      try {
+        const encoding = String(this.headers['content-encoding'] ?? '')
+        if (encoding === 'gzip') buffer = gunzipSync(buffer)
+        else if (encoding === 'br') buffer = brotliDecompressSync(buffer)
+        else if (encoding === 'deflate') buffer = inflateSync(buffer)
+      } catch {
+        return undefined
+      }
+      this.#text = buffer.toString('utf8')
+    }
+    return this.#text
+  }
+
+  /** The response body parsed as JSON (non-stream responses). */
+  json<T = any>(): T | undefined {
+    if (this.stream) return undefined
+    const text = this.text()
+    if (!text) return undefined
+    try {
+      return JSON.parse(text) as T
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Every SSE event of a streamed response, in order. */
+  events(): SSEEvent[] | undefined {
+    if (!this.stream) return undefined
+    if (!this.#events) {
+      const text = this.text()
+      this.#events = text ? parseSSE(text) : []
+    }
+    return this.#events
+  }
+
+  /** The answer (every choice's content, tool calls, reasoning, finish reason), for routes that understand it. */
+  answer(): AssembledAnswer | undefined {
+    if (this.#answer === null) {
+      const dialect = this.#route.type === 'openai' ? 'openai' : this.#route.dialect
+      this.#answer = dialect ? assembleAnswer(dialect, this.stream ? undefined : this.json(), this.events()) : undefined
+    }
+    return this.#answer
+  }
+
+  /**
+   * Token usage: the upstream's report when it sent one, else counted with tiktoken from the request
+   * and the answer and marked `estimated`. `undefined` when neither is possible (opaque routes).
+   */
+  usage(): Usage | undefined {
+    const answer = this.answer()
+    if (answer?.usage) return answer.usage
+    const request = this.#requestJson as { model?: string; messages?: any[]; prompt?: unknown; input?: unknown; tools?: unknown } | undefined
+    if (!answer || !request) return undefined
+    const model = request.model
+    const prompt = Array.isArray(request.messages)
+      ? countChatTokens(request.messages, model, request.tools)
+      : countTokens(typeof request.prompt === 'string' ? request.prompt : typeof request.input === 'string' ? request.input : JSON.stringify(request.prompt ?? request.input ?? ''), model)
+    let completion = 0
+    for (const choice of answer.choices) {
+      completion += countTokens(choice.content, model) + countTokens(choice.reasoning, model)
+      for (const call of choice.toolCalls) completion += countTokens(call.function.name + call.function.arguments, model)
+    }
+    return { promptTokens: prompt, completionTokens: completion, totalTokens: prompt + completion, estimated: true }
+  }
+}

@@ -1,0 +1,53 @@
+import type { ResolvedRoute } from '../config/types.ts'
+
+/**
+ * Normalises a request path before it is matched: collapses repeated slashes and resolves `.` and
+ * `..` segments (also percent-encoded ones), so that no request reaches a route its path does not
+ * name. Returns `undefined` when the path climbs above the root.
+ */
+export function normalizePath(path: string): string | undefined {
+  if (!path.includes('//') && !path.includes('.') && !path.includes('%2') && !path.includes('\\')) return path
+  const out: string[] = []
+  for (const segment of path.split(/[/\\]+/)) {
+    const plain = segment.includes('%') ? safeDecode(segment) : segment
+    if (plain === '' || plain === '.') continue
+    if (plain === '..') {
+      if (out.length === 0) return undefined
+      out.pop()
+      continue
+    }
+    if (plain.includes('/') || plain.includes('\\')) return undefined
+    out.push(segment)
+  }
+  const trailing = path.length > 1 && path.endsWith('/') && out.length > 0 ? '/' : ''
+  return `/${out.join('/')}${trailing}`
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+}
+
+export interface RouteMatch {
+  route: ResolvedRoute
+  /** The path after the route's prefix (starts with `/`, or is empty). */
+  rest: string
+}
+
+/** Longest-prefix route matching on whole path segments, precomputed once per config. */
+export function createRouter(routes: readonly ResolvedRoute[]): (path: string) => RouteMatch | undefined {
+  const ordered = [...routes].sort((a, b) => b.prefix.length - a.prefix.length)
+  return (path) => {
+    for (const route of ordered) {
+      const { prefix } = route
+      if (prefix === '') return { route, rest: path }
+      if (path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47 /* / */)) {
+        return { route, rest: path.slice(prefix.length) }
+      }
+    }
+    return undefined
+  }
+}

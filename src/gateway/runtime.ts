@@ -1,0 +1,58 @@
+import type { ConsolaInstance } from 'consola'
+import type { ResolvedConfig } from '../config/types.ts'
+import type { ForwardPlugin } from '../plugin/types.ts'
+import type { GatewayStorage } from '../storage/create.ts'
+import { buildPipeline, type RoutePipeline } from './pipeline.ts'
+import { createRouter, type RouteMatch } from './router.ts'
+
+type Disposer = () => void | Promise<void>
+
+/**
+ * Everything built from one loaded config: the router, a pipeline per route, and the plugins set up.
+ * `aifd dev` builds a new one on reload and swaps it in; requests in flight finish on the old one.
+ */
+export class GatewayRuntime {
+  readonly match: (path: string) => RouteMatch | undefined
+  readonly pipelines = new Map<string, RoutePipeline>()
+  /** Requests being served by this runtime. */
+  inFlight = 0
+  #disposers: Disposer[] = []
+
+  constructor(
+    readonly config: ResolvedConfig,
+    readonly storage: GatewayStorage,
+    readonly log: ConsolaInstance,
+  ) {
+    this.match = createRouter(config.routes)
+    for (const route of config.routes) this.pipelines.set(route.name, buildPipeline(route, config.globalPlugins))
+  }
+
+  /** Runs every plugin's `setup` (global ones once, route ones per route). */
+  async setup(mode: 'run' | 'dev'): Promise<void> {
+    const run = async (plugin: ForwardPlugin, route: ResolvedConfig['routes'][number] | undefined) => {
+      if (!plugin.setup) return
+      const dispose = await plugin.setup({
+        route,
+        routes: this.config.routes,
+        storage: this.storage.forPlugin(plugin.name),
+        log: this.log.withTag(plugin.name),
+        mode,
+      })
+      if (typeof dispose === 'function') this.#disposers.push(dispose)
+    }
+    for (const plugin of this.config.globalPlugins) await run(plugin, undefined)
+    for (const route of this.config.routes) for (const plugin of route.plugins) await run(plugin, route)
+  }
+
+  /** Runs the plugins' disposers (after the last in-flight request, on reload or exit). */
+  async dispose(): Promise<void> {
+    const disposers = this.#disposers.splice(0)
+    for (const dispose of disposers.reverse()) {
+      try {
+        await dispose()
+      } catch (error) {
+        this.log.error('plugin dispose failed:', error)
+      }
+    }
+  }
+}

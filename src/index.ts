@@ -1,0 +1,20 @@
+/**
+ * openai-forward: an efficient forwarding gateway for LLM APIs.
+ * This is the public API: what a config file and a plugin import.
+ */
+export { defineForwardConfig } from './config/define.ts'
+export { ConfigError, assertConfig } from './config/errors.ts'
+export { loadForwardConfig, type LoadOptions } from './config/load.ts'
+export { resolveConfig } from './config/resolve.ts'
+export type * from './config/types.ts'
+export { definePlugin } from './plugin/define.ts'
+export type * from './plugin/types.ts'
+export { errorResponse, jsonResponse, streamResponse } from './plugin/respond.ts'
+export { ForwardError, type OpenAIErrorType } from './gateway/errors.ts'
+export { ForwardResult, type Outcome, type Timings, type AssembledAnswer, type AssembledChoice, type ToolCall, type Usage } from './gateway/result.ts'
+export { parseSSE, sseErrorEvent } from './gateway/sse.ts'
+export type * from './storage/types.ts'
+export { countTokens, countChatTokens, encodingForModel } from './tokenizer.ts'
+export { parseDuration, parseRate, parseSize, type RateLimitItem } from './util/units.ts'
+export { Gateway, type GatewayOptions } from './gateway/gateway.ts'
+export { startGateway, type StartOptions, type RunningGateway } from './server.ts'

@@ -1,0 +1,123 @@
+import { createStorage, type Storage } from 'unstorage'
+import memoryDriver from 'unstorage/drivers/memory'
+import fsDriver from 'unstorage/drivers/fs'
+import redisDriver from 'unstorage/drivers/redis'
+import type { Cluster, Redis } from 'ioredis'
+import type { StorageConfig } from '../config/types.ts'
+import { MemoryCounters, type CounterBackend } from './counters.ts'
+import { RedisCounters } from './redis-counters.ts'
+import type { ConsumeResult, PluginStorage, SetOptions, WindowSpec } from './types.ts'
+
+/** The gateway's storage: one per loaded config, shared by every plugin through namespaces. */
+export interface GatewayStorage {
+  readonly driver: StorageConfig['driver']
+  /** Storage for one plugin, under the namespace `name`. */
+  forPlugin(name: string): PluginStorage
+  /** Resolves when the backend answers (for `/readyz`). */
+  ping(): Promise<void>
+  dispose(): Promise<void>
+}
+
+/** A stored value with its own expiry, because the memory and fs drivers ignore `ttl`. */
+interface Envelope { v: unknown; e?: number }
+
+function isEnvelope(value: unknown): value is Envelope {
+  return typeof value === 'object' && value !== null && 'v' in value
+}
+
+class NamespacedStorage implements PluginStorage {
+  constructor(
+    readonly driver: string,
+    readonly shared: boolean,
+    private readonly kv: Storage,
+    private readonly counters: CounterBackend,
+    private readonly namespace: string,
+  ) {}
+
+  async get<T>(key: string): Promise<T | null> {
+    const stored = await this.kv.getItem(this.namespace + key)
+    if (!isEnvelope(stored)) return null
+    if (stored.e !== undefined && stored.e <= Date.now()) {
+      void this.kv.removeItem(this.namespace + key).catch(() => {})
+      return null
+    }
+    return stored.v as T
+  }
+
+  async set(key: string, value: unknown, options?: SetOptions): Promise<void> {
+    const ttl = options?.ttl
+    const envelope: Envelope = ttl ? { v: value, e: Date.now() + ttl } : { v: value }
+    // The redis driver takes ttl in seconds and expires natively; the envelope covers the others.
+    await this.kv.setItem(this.namespace + key, envelope as never, ttl ? { ttl: Math.ceil(ttl / 1000) } : undefined)
+  }
+
+  async remove(key: string): Promise<void> {
+    await this.kv.removeItem(this.namespace + key)
+  }
+
+  async keys(prefix = ''): Promise<string[]> {
+    const base = this.namespace + prefix
+    const keys = await this.kv.getKeys(base)
+    return keys.map((k) => k.slice(this.namespace.length))
+  }
+
+  incr(key: string, amount: number, ttlMs: number): Promise<number> {
+    return this.counters.incr(this.namespace + key, amount, ttlMs)
+  }
+
+  consume(windows: WindowSpec[], cost: number): Promise<ConsumeResult> {
+    return this.counters.consume(this.#scoped(windows), cost)
+  }
+
+  adjust(windows: WindowSpec[], delta: number, at: number): Promise<void> {
+    return this.counters.adjust(this.#scoped(windows), delta, at)
+  }
+
+  scope(namespace: string): PluginStorage {
+    return new NamespacedStorage(this.driver, this.shared, this.kv, this.counters, `${this.namespace}${namespace}:`)
+  }
+
+  #scoped(windows: WindowSpec[]): WindowSpec[] {
+    return windows.map((w) => ({ ...w, key: this.namespace + w.key }))
+  }
+}
+
+/** Creates the storage a config asks for. Redis connects lazily and fails fast while it is down. */
+export function createGatewayStorage(config: StorageConfig): GatewayStorage {
+  let kv: Storage
+  let counters: CounterBackend
+  let redis: (() => Redis | Cluster) | undefined
+  if (config.driver === 'redis') {
+    const driver = redisDriver({
+      url: config.url,
+      cluster: config.cluster,
+      base: config.prefix,
+      // Fail fast while Redis is down, so plugins can fail open or closed instead of hanging.
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+      retryStrategy: (times: number) => Math.min(times * 200, 2000),
+    })
+    kv = createStorage({ driver })
+    const client = driver.getInstance!() as Redis | Cluster
+    redis = () => client
+    counters = new RedisCounters(client, `${config.prefix ?? 'aifd:'}c:`)
+  } else {
+    kv = createStorage({ driver: config.driver === 'fs' ? fsDriver({ base: config.base }) : memoryDriver() })
+    counters = new MemoryCounters()
+  }
+  const shared = config.driver === 'redis'
+  return {
+    driver: config.driver,
+    forPlugin: (name) => new NamespacedStorage(config.driver, shared, kv, counters, `${name}:`),
+    async ping() {
+      if (redis) await redis().ping()
+      else await kv.hasItem('aifd:ping')
+    },
+    async dispose() {
+      counters.dispose?.()
+      await kv.dispose()
+    },
+  }
+}
+

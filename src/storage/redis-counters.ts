@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto'
+import type { Cluster, Redis } from 'ioredis'
+import type { CounterBackend } from './counters.ts'
+import type { ConsumeResult, WindowSpec } from './types.ts'
+
+// Every script reads Redis's own clock, so instances with skewed clocks still agree on windows.
+const NOW = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`
+
+// Moving-window entries are ZSET members "<unique>:<cost>" scored by time; the sum of costs is the usage.
+const READ_WINDOW = `
+local function read(key, win, strategy, now)
+  if strategy == 'fixed' then
+    local v = tonumber(redis.call('GET', key) or '0')
+    local ttl = redis.call('PTTL', key)
+    if ttl < 0 then return 0, win end
+    return v, ttl
+  end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - win)
+  local members = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+  local sum = 0
+  for j = 1, #members, 2 do sum = sum + tonumber(string.match(members[j], ':([^:]+)$')) end
+  if #members == 0 then return 0, win end
+  return sum, tonumber(members[2]) + win - now
+end`
+
+const ADD_WINDOW = `
+local function add(key, win, strategy, cost, at, now, id)
+  if strategy == 'fixed' then
+    local ttl = redis.call('PTTL', key)
+    if ttl < 0 then
+      if at == now then redis.call('SET', key, cost, 'PX', win) end
+    elseif at >= now + ttl - win then
+      redis.call('INCRBYFLOAT', key, cost)
+    end
+    return
+  end
+  redis.call('ZADD', key, at, id .. ':' .. cost)
+  redis.call('PEXPIRE', key, win)
+end`
+
+/** KEYS: windows. ARGV: cost, id, then limit, windowMs, strategy per window. */
+const CONSUME = `${NOW}
+${READ_WINDOW}
+${ADD_WINDOW}
+local cost = tonumber(ARGV[1])
+local out = {1, 0, now}
+local refused = 0
+for i = 1, #KEYS do
+  local base = 3 + (i - 1) * 3
+  local limit = tonumber(ARGV[base]); local win = tonumber(ARGV[base + 1]); local strategy = ARGV[base + 2]
+  local used, reset = read(KEYS[i], win, strategy, now)
+  table.insert(out, tostring(used)); table.insert(out, reset)
+  if refused == 0 and used + cost > limit then refused = i end
+end
+if refused > 0 then out[1] = 0; out[2] = refused; return out end
+for i = 1, #KEYS do
+  local base = 3 + (i - 1) * 3
+  add(KEYS[i], tonumber(ARGV[base + 1]), ARGV[base + 2], cost, now, now, ARGV[2] .. i)
+end
+return out`
+
+/** KEYS: windows. ARGV: delta, at, id, then windowMs, strategy per window. */
+const ADJUST = `${NOW}
+${ADD_WINDOW}
+local delta = tonumber(ARGV[1]); local at = tonumber(ARGV[2])
+for i = 1, #KEYS do
+  local base = 4 + (i - 1) * 2
+  add(KEYS[i], tonumber(ARGV[base]), ARGV[base + 1], delta, at, now, ARGV[3] .. i)
+end
+return 1`
+
+const INCR = `
+local v = redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return v`
+
+type ScriptClient = (Redis | Cluster) & {
+  aifdConsume(...args: Array<string | number>): Promise<Array<string | number>>
+  aifdAdjust(...args: Array<string | number>): Promise<number>
+  aifdIncr(...args: Array<string | number>): Promise<string>
+}
+
+/**
+ * Counters in Redis: each operation is one Lua script, so it is atomic across every instance.
+ * On Redis Cluster all keys of one call must share a slot; callers hash-tag them (`{scope}`).
+ */
+export class RedisCounters implements CounterBackend {
+  #client: ScriptClient
+
+  constructor(client: Redis | Cluster, readonly prefix: string) {
+    const scripted = client as ScriptClient
+    if (typeof scripted.aifdConsume !== 'function') {
+      client.defineCommand('aifdConsume', { lua: CONSUME })
+      client.defineCommand('aifdAdjust', { lua: ADJUST })
+      client.defineCommand('aifdIncr', { lua: INCR, numberOfKeys: 1 })
+    }
+    this.#client = scripted
+  }
+
+  async incr(key: string, amount: number, ttlMs: number): Promise<number> {
+    return Number(await this.#client.aifdIncr(this.prefix + key, amount, Math.max(1, Math.round(ttlMs))))
+  }
+
+  async consume(windows: WindowSpec[], cost: number): Promise<ConsumeResult> {
+    const args: Array<string | number> = [windows.length, ...windows.map((w) => this.prefix + w.key), cost, randomUUID()]
+    for (const w of windows) args.push(w.limit, Math.round(w.windowMs), w.strategy)
+    const out = await this.#client.aifdConsume(...args)
+    const allowed = Number(out[0]) === 1
+    const refusedBy = allowed ? undefined : Number(out[1]) - 1
+    const states = windows.map((w, i) => {
+      const used = Number(out[3 + i * 2]) + (allowed ? cost : 0)
+      return { used, remaining: Math.max(0, w.limit - used), resetMs: Math.max(0, Number(out[4 + i * 2])) }
+    })
+    return {
+      allowed,
+      windows: states,
+      refusedBy,
+      retryAfterMs: refusedBy === undefined ? 0 : states[refusedBy].resetMs,
+      at: Number(out[2]),
+    }
+  }
+
+  async adjust(windows: WindowSpec[], delta: number, at: number): Promise<void> {
+    if (delta === 0) return
+    const args: Array<string | number> = [windows.length, ...windows.map((w) => this.prefix + w.key), delta, at, randomUUID()]
+    for (const w of windows) args.push(Math.round(w.windowMs), w.strategy)
+    await this.#client.aifdAdjust(...args)
+  }
+}
