@@ -155,13 +155,20 @@ export async function forward(request: ForwardRequest): Promise<void> {
         }
         for (const plugin of pipeline.beforeUpstream) await plugin.beforeUpstream!(ctx, attempt)
         lastTarget = attempt.target
-        const raw = await sendUpstream(route, {
-          method: ctx.method,
-          url: attempt.target + attempt.path,
-          headers: attempt.headers,
-          body,
-          signal: controller.signal,
-        })
+        let raw
+        try {
+          raw = await sendUpstream(route, {
+            method: ctx.method,
+            url: attempt.target + attempt.path,
+            headers: attempt.headers,
+            body,
+            signal: controller.signal,
+          })
+        } catch (error) {
+          // Hooks see one error type with stable codes (upstream_unreachable, upstream_headers_timeout, …).
+          if (controller.signal.aborted) throw error
+          throw upstreamFailure(error, route.timeouts)
+        }
         headersMs = performance.now() - ctx.startedAt
         const response: UpstreamResponse = { status: raw.status, headers: raw.headers, body: raw.body, attempt }
         for (const plugin of pipeline.afterUpstream) await plugin.afterUpstream!(ctx, response)

@@ -1,0 +1,99 @@
+// Shared types of the mock upstream.
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** One request seen by the mock (kept in `MockUpstream.requests`, newest last, capped). */
+export interface MockRequestRecord {
+  /** Sequence number inside this mock instance (1-based). */
+  id: number;
+  method: string;
+  /** Path including the query string, exactly as received. */
+  path: string;
+  /** Request headers, names lowercased, repeated values joined with ", ". */
+  headers: Record<string, string>;
+  body: Buffer;
+  bodySha256: string;
+  /** The credential the request carried (Bearer token, x-api-key, ?key= or x-goog-api-key), or null. */
+  apiKey: string | null;
+  /** Name of the matched route (e.g. "chat.completions"), null when unmatched/not yet routed. */
+  route: string | null;
+  /** Status code the mock answered with, null when it never sent headers (reset, client gone). */
+  status: number | null;
+  /** True when the client closed the connection before the mock finished its response. */
+  aborted: boolean;
+  /** True when the mock finished writing its whole response. */
+  completed: boolean;
+  /** Date.now() at arrival and at finish/close. */
+  startedAt: number;
+  finishedAt: number | null;
+}
+
+export interface MockUpstreamOptions {
+  /** Port to listen on; 0 (default) picks a free port. */
+  port?: number;
+  /** Host to bind; default 127.0.0.1. */
+  host?: string;
+  /** Extra latency before the response headers, for every request. */
+  latencyMs?: number;
+  /** Keep request records (default true). Disable for long benchmarks. */
+  record?: boolean;
+  /** How many records to keep (default 1000, oldest dropped first). */
+  maxRecords?: number;
+}
+
+export interface MockUpstream {
+  /** http://127.0.0.1:PORT (no trailing slash). */
+  url: string;
+  port: number;
+  /** Recorded requests, oldest first. Same array instance for the lifetime of the mock. */
+  requests: MockRequestRecord[];
+  /** Clears records, fail-times counters, stored files and batches. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/** Error/auth/header dialect of a route. */
+export type Family = 'openai' | 'anthropic' | 'gemini' | 'none';
+
+/** Fault/shape knobs read from x-mock-* request headers. */
+export interface Knobs {
+  chunks: number | null;
+  chunkDelayMs: number;
+  delayMs: number;
+  status: number | null;
+  retryAfter: string | null;
+  failTimes: number | null;
+  failKey: string;
+  breakAfter: number | null;
+  reset: boolean;
+  stallMs: number;
+  gzip: boolean;
+}
+
+export interface StoredFile {
+  id: string;
+  object: 'file';
+  bytes: number;
+  created_at: number;
+  expires_at: number | null;
+  filename: string;
+  purpose: string;
+  status: 'processed';
+  status_details: null;
+  data: Buffer;
+}
+
+export type BatchObject = Record<string, unknown> & { id: string; status: string };
+
+/** Per-instance mutable state. */
+export interface MockState {
+  latencyMs: number;
+  recording: boolean;
+  maxRecords: number;
+  requests: MockRequestRecord[];
+  seq: number;
+  failCounters: Map<string, number>;
+  files: Map<string, StoredFile>;
+  batches: Map<string, BatchObject>;
+}
+
+export type { IncomingHttpHeaders };

@@ -1,0 +1,6 @@
+import { definePlugin } from '../../src/index.ts'
+
+// Placeholder while the plugin is being written; it refuses to load rather than pretend to work.
+export const chatLog = definePlugin((_options: Record<string, unknown> = {}) => {
+  throw new Error('the chatLog plugin is not built yet')
+})
