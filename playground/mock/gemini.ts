@@ -3,9 +3,8 @@ import type { Ctx, JsonObject } from './context.ts';
 import { HttpError } from './context.ts';
 import { DEFAULT_CHUNKS, planText, replyText, textOf, toolArguments } from './content.ts';
 import { embeddingVector } from './embeddings.ts';
-import { sendJson } from './respond.ts';
+import { baseHeaders, sendJson } from './respond.ts';
 import { sseHeaders, streamParts } from './sse.ts';
-import { baseHeaders } from './respond.ts';
 import { estimateTokens, genId, intOr, numOrNull } from './util.ts';
 
 function partsText(content: unknown): string {

@@ -1,0 +1,20 @@
+import { defineForwardConfig } from 'openai-forward'
+import { accessLog } from './plugins/access-log.ts'
+
+// The playground forwards to the mock upstream that `npm run playground` starts on :9000,
+// so everything works offline. Point `target` at https://api.openai.com for the real thing.
+const upstream = process.env.MOCK_UPSTREAM ?? 'http://127.0.0.1:9000'
+
+export default defineForwardConfig({
+  routes: {
+    openai: {
+      path: '/',
+      target: upstream,
+      type: 'openai',
+      plugins: [accessLog()],
+    },
+    anthropic: { path: '/anthropic', target: upstream, type: 'general', dialect: 'anthropic' },
+    gemini: { path: '/gemini', target: upstream, type: 'general', dialect: 'gemini' },
+  },
+  server: { port: 8000, host: '127.0.0.1' },
+})

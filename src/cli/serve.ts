@@ -1,0 +1,75 @@
+import { dirname } from 'node:path'
+import { watch, type FSWatcher } from 'node:fs'
+import type { ConsolaInstance } from 'consola'
+import { loadForwardConfig } from '../config/load.ts'
+import type { ResolvedConfig } from '../config/types.ts'
+import { createLogger } from '../logger.ts'
+import { startGateway, type RunningGateway } from '../server.ts'
+import { serverOverrides, type ServeFlags } from './args.ts'
+import { printBanner } from './banner.ts'
+import { onShutdownSignal } from './signals.ts'
+import { packageVersion } from './version.ts'
+
+export interface ServeOptions extends ServeFlags {
+  mode: 'run' | 'dev'
+  /** Number of workers this process is one of (for the banner's warning). */
+  workers?: number
+  /** Print the banner (the cluster primary prints it once instead). */
+  banner?: boolean
+}
+
+/** Files whose change reloads the config in dev: the config, `.env`, and the code it imports. */
+const WATCHED = /\.(ts|mts|cts|js|mjs|cjs|json)$|(^|[/\\])\.env/
+const IGNORED = /(^|[/\\])(node_modules|\.git|dist|Log|\.data|coverage)([/\\]|$)/
+
+/** Loads the config and serves it until a signal; in dev mode also watches and hot-reloads. */
+export async function serve(options: ServeOptions): Promise<RunningGateway> {
+  if (options.mode === 'dev') process.env.NODE_ENV ??= 'development'
+  const load = (fresh: boolean) => loadForwardConfig({ configFile: options.config, overrides: { server: serverOverrides(options) }, fresh })
+  const config = await load(false)
+  const log = createLogger(config.logLevel, options.mode === 'run' ? undefined : false)
+  const running = await startGateway(config, { mode: options.mode, log })
+  if (options.banner !== false) {
+    printBanner(log, config, { version: packageVersion(), url: running.url, mode: options.mode, workers: options.workers })
+  }
+  let watcher: FSWatcher | undefined
+  if (options.mode === 'dev') watcher = watchAndReload(running, config, () => load(true), log)
+  onShutdownSignal(async () => {
+    watcher?.close()
+    await running.close()
+  }, log)
+  return running
+}
+
+/**
+ * Reloads on any change under the config's folder. A config that fails to load keeps the old one
+ * serving; the error is printed and kept for the dashboard. Only a new host or port re-listens.
+ */
+function watchAndReload(running: RunningGateway, initial: ResolvedConfig, load: () => Promise<ResolvedConfig>, log: ConsolaInstance): FSWatcher {
+  const folder = initial.configFile ? dirname(initial.configFile) : process.cwd()
+  let current = initial
+  let timer: NodeJS.Timeout | undefined
+  let reloading = Promise.resolve()
+  const reload = async () => {
+    try {
+      const next = await load()
+      await running.gateway.reload(next)
+      if (next.server.port !== current.server.port || next.server.host !== current.server.host) {
+        await running.relisten(next.server.host, next.server.port)
+        log.info(`listening on ${running.url}`)
+      }
+      current = next
+      log.success(`config reloaded (${next.routes.length} route${next.routes.length === 1 ? '' : 's'})`)
+    } catch (error) {
+      running.gateway.lastReloadError = error as Error
+      log.error(`config reload failed; still serving the previous config.\n${(error as Error).message}`)
+    }
+  }
+  const watcher = watch(folder, { recursive: true }, (_event, file) => {
+    if (!file || IGNORED.test(file) || !WATCHED.test(file)) return
+    clearTimeout(timer)
+    timer = setTimeout(() => (reloading = reloading.then(reload)), 100)
+  })
+  log.info(`watching ${folder} for changes`)
+  return watcher
+}
