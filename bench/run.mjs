@@ -2,6 +2,7 @@
 // `npm run bench` — gateway vs bare Node passthrough vs direct, on loopback only.
 // See bench/README.md for what each figure means.
 import fs from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 import path from 'node:path'
 import http from 'node:http'
@@ -97,19 +98,37 @@ function gatewayMissing() {
   return missing.length ? `gateway not built: missing ${missing.join(', ')}; run npm run build` : null
 }
 
-/** Names exported by openai-forward/plugins that are functions. */
-async function pluginExports() {
+/**
+ * Which plugins exist. Probed in a throwaway child process (so plugin factories' side effects stay
+ * out of this one): import('openai-forward/plugins'), keep exported functions, and call each with {}
+ * — a placeholder that throws "… not built yet" counts as missing; any other throw (a real plugin
+ * rejecting empty options) counts as present.
+ * @returns {{ names: Set<string>, stubs: string[], error: string | null }}
+ */
+function pluginExports() {
+  const probe = `
+    const out = { names: [], stubs: [], error: null }
+    try {
+      const mod = await import('openai-forward/plugins')
+      for (const [k, v] of Object.entries(mod)) {
+        if (typeof v !== 'function') continue
+        try { v({}) ; out.names.push(k) }
+        catch (e) { if (/not (built|implemented)( yet)?|placeholder/i.test(String(e?.message ?? e))) out.stubs.push(k); else out.names.push(k) }
+      }
+    } catch (e) { out.error = String(e?.message ?? e).split('\\n')[0] }
+    process.stdout.write(JSON.stringify(out)); process.exit(0)`
   try {
-    const mod = await import('openai-forward/plugins')
-    return { names: new Set(Object.keys(mod).filter((k) => typeof (/** @type {any} */ (mod))[k] === 'function')), error: null }
+    const txt = execFileSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: ROOT, encoding: 'utf8', timeout: 30_000, env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const r = JSON.parse(txt)
+    return { names: new Set(r.names), stubs: r.stubs, error: r.error }
   } catch (err) {
-    return { names: new Set(), error: /** @type {Error} */ (err).message.split('\n')[0] }
+    return { names: new Set(), stubs: [], error: /** @type {Error} */ (err).message.split('\n')[0] }
   }
 }
 
 const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.id))
 const gwMissing = gatewayMissing()
-const plugins = gwMissing ? { names: new Set(), error: null } : await pluginExports()
+const plugins = gwMissing ? { names: new Set(), stubs: [], error: null } : pluginExports()
 
 /** @type {Record<string, { status: 'ok' | 'skipped' | 'failed', reason?: string }>} */
 const scenarioStatus = {}

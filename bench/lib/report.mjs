@@ -104,7 +104,7 @@ export function printReport(results, status) {
     const st = status[scenario]
     if (!st) return
     if (st.status !== 'ok') { checks.push({ scenario, check, value: st.status, pass: null }); return }
-    checks.push({ scenario, check, value: v == null ? 'n/a' : unit === '×' ? `${v.toFixed(2)}×` : `${v.toFixed(3)} ${unit}`, pass: v == null ? null : ok(v), note })
+    checks.push({ scenario, check, value: v == null ? 'n/a' : unit === '×' ? `${v.toFixed(2)}×` : `${v.toFixed(unit === 'MB' ? 1 : 3)} ${unit}`, pass: v == null ? null : ok(v), note })
   }
   const subj = (/** @type {string} */ id) => Object.values(/** @type {Record<string, any>} */ (S[id]?.targets ?? {})).find((t) => t.role === 'subject')
   for (const id of ['json-bare', 'sse-bare']) {

@@ -33,7 +33,7 @@ const UNREAD = Symbol('unread')
 
 /** The per-request context handed to every hook. */
 export class RequestContext implements ForwardContext {
-  readonly id = randomUUID()
+  #id: string | undefined
   readonly startedAt = performance.now()
   readonly headers: IncomingMessage['headers']
   readonly method: string
@@ -66,6 +66,10 @@ export class RequestContext implements ForwardContext {
     this.signal = controller.signal
     const type = req.headers['content-type']
     this.hasJsonBody = type !== undefined && type.includes('json')
+  }
+
+  get id(): string {
+    return (this.#id ??= randomUUID())
   }
 
   get log(): ConsolaInstance {

@@ -151,7 +151,8 @@ export async function forward(request: ForwardRequest): Promise<void> {
           number: ++attempts,
           target: pickTarget(route, attempts, lastTarget),
           path: ctx.upstreamPath,
-          headers: { ...headers },
+          // Hooks may change an attempt's headers; each attempt starts from the client's.
+          headers: pipeline.beforeUpstream.length > 0 ? { ...headers } : headers,
         }
         for (const plugin of pipeline.beforeUpstream) await plugin.beforeUpstream!(ctx, attempt)
         lastTarget = attempt.target
@@ -248,7 +249,7 @@ export async function forward(request: ForwardRequest): Promise<void> {
   const tap = sse && source ? new SSETap(pipeline.onChunk && ((event) => pipeline.onChunk!(ctx, event))) : undefined
   const transforms = source ? pipeline.transformStream.map((p) => p.transformStream!(ctx, { status, headers })).filter((t) => t !== undefined) : []
   const rewrites = tap?.hasHook || transforms.length > 0
-  res.writeHead(status, responseHeaderList(headers, ctx.responseHeaders, Boolean(rewrites)).flat())
+  res.writeHead(status, responseHeaderList(headers, ctx.responseHeaders, Boolean(rewrites)))
 
   const chunks = pipeline.collectBody && (sse || isJsonType(type)) ? ([] as Buffer[]) : undefined
   if (inline !== null) {
@@ -264,7 +265,7 @@ export async function forward(request: ForwardRequest): Promise<void> {
   let truncated = false
   let firstByteMs: number | undefined
   let streamError: Error | undefined
-  source!.once('data', () => (firstByteMs = performance.now() - ctx.startedAt))
+  if (pipeline.collectBody) source!.once('data', () => (firstByteMs = performance.now() - ctx.startedAt))
   if (chunks) {
     source!.on('data', (chunk: Buffer) => {
       if (truncated) return

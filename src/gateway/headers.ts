@@ -28,15 +28,16 @@ export function outgoingHeaders(incoming: IncomingHttpHeaders): HeaderRecord {
  * hop-by-hop ones dropped, everything else (x-request-id, rate-limit headers) unchanged, except
  * where a plugin set the same header in `extra` (lowercase names): the plugin's wins.
  */
-export function responseHeaderList(headers: HeaderRecord, extra: Record<string, string>, dropLength: boolean): Array<[string, string]> {
-  const list: Array<[string, string]> = []
+export function responseHeaderList(headers: HeaderRecord, extra: Record<string, string>, dropLength: boolean): string[] {
+  // A flat [name, value, name, value…] list: what writeHead takes with the least work.
+  const list: string[] = []
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || (dropLength && name === 'content-length') || name in extra) continue
     const value = headers[name]
     if (value === undefined) continue
-    if (Array.isArray(value)) for (const v of value) list.push([name, v])
-    else list.push([name, value])
+    if (Array.isArray(value)) for (const v of value) list.push(name, v)
+    else list.push(name, value)
   }
-  for (const name in extra) list.push([name, extra[name]])
+  for (const name in extra) list.push(name, extra[name])
   return list
 }

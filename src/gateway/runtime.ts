@@ -4,6 +4,7 @@ import type { ForwardPlugin } from '../plugin/types.ts'
 import type { GatewayStorage } from '../storage/create.ts'
 import { buildPipeline, type RoutePipeline } from './pipeline.ts'
 import { createRouter, type RouteMatch } from './router.ts'
+import { closeUpstreams } from './upstream.ts'
 
 type Disposer = () => void | Promise<void>
 
@@ -44,7 +45,7 @@ export class GatewayRuntime {
     for (const route of this.config.routes) for (const plugin of route.plugins) await run(plugin, route)
   }
 
-  /** Runs the plugins' disposers (after the last in-flight request, on reload or exit). */
+  /** Runs the plugins' disposers and closes upstream connections (after the last in-flight request, on reload or exit). */
   async dispose(): Promise<void> {
     const disposers = this.#disposers.splice(0)
     for (const dispose of disposers.reverse()) {
@@ -54,5 +55,6 @@ export class GatewayRuntime {
         this.log.error('plugin dispose failed:', error)
       }
     }
+    await closeUpstreams(this.config.routes)
   }
 }

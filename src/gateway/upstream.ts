@@ -3,30 +3,27 @@ import type { Readable } from 'node:stream'
 import type { ResolvedRoute } from '../config/types.ts'
 
 /**
- * One pooled dispatcher per (connect timeout, proxy): undici's Agent keeps a keep-alive pool per
- * origin inside it, so every route to the same upstream shares warm connections.
+ * One pooled dispatcher per route (undici's Agent keeps a keep-alive pool per origin inside it),
+ * created on the route's first request and closed when its config is retired.
  */
-const dispatchers = new Map<string, Dispatcher>()
 
 function hasProxyEnv(): boolean {
   return Boolean(process.env.HTTPS_PROXY || process.env.https_proxy || process.env.HTTP_PROXY || process.env.http_proxy)
 }
 
+const byRoute = new WeakMap<ResolvedRoute, Dispatcher>()
+
 function dispatcherFor(route: ResolvedRoute): Dispatcher {
-  const proxy = route.proxy
-  const useEnv = !proxy && hasProxyEnv()
-  const key = `${route.timeouts.connect}|${proxy ?? (useEnv ? 'env' : '')}`
-  let dispatcher = dispatchers.get(key)
-  if (!dispatcher) {
-    const options = { connect: { timeout: route.timeouts.connect }, keepAliveTimeout: 30_000, connections: null }
-    dispatcher = proxy
-      ? new ProxyAgent({ uri: proxy, ...options })
-      : useEnv
-        ? new EnvHttpProxyAgent(options)
-        : new Agent(options)
-    dispatchers.set(key, dispatcher)
-  }
+  let dispatcher = byRoute.get(route)
+  if (!dispatcher) byRoute.set(route, (dispatcher = createDispatcher(route)))
   return dispatcher
+}
+
+function createDispatcher(route: ResolvedRoute): Dispatcher {
+  const proxy = route.proxy
+  const options = { connect: { timeout: route.timeouts.connect }, keepAliveTimeout: 30_000, connections: null }
+  if (proxy) return new ProxyAgent({ uri: proxy, ...options })
+  return hasProxyEnv() ? new EnvHttpProxyAgent(options) : new Agent(options)
 }
 
 export interface UpstreamRequest {
@@ -57,9 +54,13 @@ export async function sendUpstream(route: ResolvedRoute, req: UpstreamRequest): 
   return { status: response.statusCode, headers: response.headers, body: response.body as unknown as Readable }
 }
 
-/** Closes every pooled connection (shutdown). */
-export async function closeUpstreams(): Promise<void> {
-  const all = [...dispatchers.values()]
-  dispatchers.clear()
-  await Promise.allSettled(all.map((d) => d.close()))
+/** Closes the pooled connections of routes whose config is retired (reload, shutdown). */
+export async function closeUpstreams(routes: readonly ResolvedRoute[]): Promise<void> {
+  const open: Dispatcher[] = []
+  for (const route of routes) {
+    const dispatcher = byRoute.get(route)
+    if (dispatcher) open.push(dispatcher)
+    byRoute.delete(route)
+  }
+  await Promise.allSettled(open.map((d) => d.close()))
 }
