@@ -46,7 +46,7 @@ export class Gateway {
     this.log = options.log
     this.mode = options.mode ?? 'run'
     this.app = new H3()
-      .get('/healthz', () => ({ status: 'ok' }))
+      .get('/healthz', () => ({ status: 'ok', pid: process.pid }))
       .get('/readyz', async (event) => {
         try {
           await this.#runtime.storage.ping()
