@@ -191,7 +191,7 @@ export async function forward(request: ForwardRequest): Promise<void> {
       settle(pipeline, ctx, () => endResult('aborted', 0, {}, false, undefined))
       return closed
     }
-    failure = controller.signal.reason === TOTAL_TIMEOUT && isAbort(error)
+    failure = controller.signal.reason === TOTAL_TIMEOUT && (isAbort(error) || error === TOTAL_TIMEOUT)
       ? new ForwardError(504, `Upstream total timeout: the request took longer than ${route.timeouts.total} ms`, 'timeout_error', 'upstream_total_timeout')
       : error instanceof ForwardError ? error : upstreamFailure(error, route.timeouts)
     if (failure.status >= 500) log.warn(`${route.name}: ${ctx.method} ${ctx.url} failed: ${failure.message}`)
@@ -246,9 +246,10 @@ export async function forward(request: ForwardRequest): Promise<void> {
 
   const type = headers['content-type']
   const sse = isSSEType(type)
-  const tap = sse && source ? new SSETap(pipeline.onChunk && ((event) => pipeline.onChunk!(ctx, event))) : undefined
+  // Events are parsed only when a hook wants them; otherwise SSE bytes pass untouched like any body.
+  const tap = sse && source && pipeline.onChunk ? new SSETap((event) => pipeline.onChunk!(ctx, event)) : undefined
   const transforms = source ? pipeline.transformStream.map((p) => p.transformStream!(ctx, { status, headers })).filter((t) => t !== undefined) : []
-  const rewrites = tap?.hasHook || transforms.length > 0
+  const rewrites = tap !== undefined || transforms.length > 0
   res.writeHead(status, responseHeaderList(headers, ctx.responseHeaders, Boolean(rewrites)))
 
   const chunks = pipeline.collectBody && (sse || isJsonType(type)) ? ([] as Buffer[]) : undefined
@@ -288,7 +289,8 @@ export async function forward(request: ForwardRequest): Promise<void> {
       out.unpipe(res)
       // Tell the client why the stream ends instead of cutting it silently.
       const code = (streamError as ForwardError).code ?? 'upstream_error'
-      res.end(sseErrorEvent(streamError.message, code))
+      // The blank line first ends an event the upstream may have cut in half.
+      res.end(`\n\n${sseErrorEvent(streamError.message, code)}`)
     } else {
       res.destroy(streamError)
     }

@@ -63,25 +63,19 @@ export function sseErrorEvent(message: string, code: string, type = 'upstream_er
 }
 
 /**
- * Sits between the upstream's SSE body and the client. Without an event hook it passes bytes through
- * untouched; with one it emits whole events (a partial event is held until its blank line), each
- * passed to the hook, which may drop or replace it.
+ * Sits between the upstream's SSE body and the client when a plugin has an `onChunk` hook: emits
+ * whole events (a partial event is held until its blank line), each passed to the hook, which may
+ * drop or replace it.
  */
 export class SSETap extends Transform {
   #decoder = new StringDecoder('utf8')
   #tail = ''
 
-  constructor(private readonly onEvent: ((event: SSEEvent) => ChunkVerdict) | undefined) {
+  constructor(private readonly onEvent: (event: SSEEvent) => ChunkVerdict) {
     super()
   }
 
-  /** Whether events may be dropped or rewritten (so the body's length may change). */
-  get hasHook(): boolean {
-    return this.onEvent !== undefined
-  }
-
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (!this.onEvent) return callback(null, chunk)
     const { events, rest } = splitEvents(this.#tail + this.#decoder.write(chunk))
     this.#tail = rest
     if (events.length === 0) return callback()
@@ -89,7 +83,6 @@ export class SSETap extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    if (!this.onEvent) return callback()
     const rest = this.#tail + this.#decoder.end()
     this.#tail = ''
     callback(null, rest.trim() ? this.#emit([parseEvent(rest, rest)]) : undefined)
@@ -98,7 +91,7 @@ export class SSETap extends Transform {
   #emit(events: SSEEvent[]): string | undefined {
     let out = ''
     for (const event of events) {
-      const verdict = this.onEvent!(event)
+      const verdict = this.onEvent(event)
       if (verdict === false) continue
       out += typeof verdict === 'string' ? verdict : event.raw
     }
