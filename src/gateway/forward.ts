@@ -144,7 +144,8 @@ export async function forward(request: ForwardRequest): Promise<void> {
 
       const call: UpstreamCall = async () => {
         if (controller.signal.aborted) throw controller.signal.reason ?? new DOMException('aborted', 'AbortError')
-        if (body instanceof Readable && attempts > 0 && (req.readableDidRead || body !== req)) {
+        // undici destroys a stream body when an attempt fails, even one it never read (refused connection).
+        if (body instanceof Readable && attempts > 0 && (req.readableDidRead || req.destroyed || body !== req)) {
           throw new ForwardError(502, 'The upstream failed after the upload was sent; an upload cannot be sent twice, so it was not retried', 'upstream_error', 'upload_not_retryable')
         }
         const attempt: UpstreamAttempt = {
@@ -288,9 +289,9 @@ export async function forward(request: ForwardRequest): Promise<void> {
     if (sse && !res.destroyed) {
       out.unpipe(res)
       // Tell the client why the stream ends instead of cutting it silently.
-      const code = (streamError as ForwardError).code ?? 'upstream_error'
+      const { code, type } = streamError as ForwardError
       // The blank line first ends an event the upstream may have cut in half.
-      res.end(`\n\n${sseErrorEvent(streamError.message, code)}`)
+      res.end(`\n\n${sseErrorEvent(streamError.message, code ?? 'upstream_error', type)}`)
     } else {
       res.destroy(streamError)
     }

@@ -9,6 +9,7 @@ import { ForwardError } from './errors.ts'
 import { forward } from './forward.ts'
 import { normalizePath } from './router.ts'
 import { GatewayRuntime } from './runtime.ts'
+import { WebSocketForwarder, type UpgradeHandler } from './websocket.ts'
 
 export interface GatewayOptions {
   mode?: 'run' | 'dev'
@@ -39,12 +40,14 @@ export class Gateway {
   #runtime!: GatewayRuntime
   #storage!: GatewayStorage
   #draining = false
+  readonly #websockets: WebSocketForwarder
   /** The last reload's error, if it failed (the previous config keeps serving). */
   lastReloadError: Error | undefined
 
   private constructor(options: GatewayOptions) {
     this.log = options.log
     this.mode = options.mode ?? 'run'
+    this.#websockets = new WebSocketForwarder(options.log)
     this.app = new H3()
       .get('/healthz', () => ({ status: 'ok', pid: process.pid }))
       .get('/readyz', async (event) => {
@@ -61,7 +64,7 @@ export class Gateway {
   /** Builds a gateway for a resolved config and sets up its plugins. */
   static async create(config: ResolvedConfig, options: GatewayOptions): Promise<Gateway> {
     const gateway = new Gateway(options)
-    gateway.#storage = createGatewayStorage(config.storage)
+    gateway.#storage = createGatewayStorage(config.storage, (message) => options.log.warn(message))
     gateway.#runtime = new GatewayRuntime(config, gateway.#storage, options.log)
     await gateway.#runtime.setup(gateway.mode)
     return gateway
@@ -88,7 +91,7 @@ export class Gateway {
    * counters and cache survive a reload.
    */
   async reload(config: ResolvedConfig): Promise<void> {
-    const storage = sameStorage(config.storage, this.#runtime.config.storage) ? this.#storage : createGatewayStorage(config.storage)
+    const storage = sameStorage(config.storage, this.#runtime.config.storage) ? this.#storage : createGatewayStorage(config.storage, (message) => this.log.warn(message))
     const next = new GatewayRuntime(config, storage, this.log)
     try {
       await next.setup(this.mode)
@@ -127,6 +130,17 @@ export class Gateway {
     }
   }
 
+  /** The Node server's `'upgrade'` listener: forwards WebSocket connections (Realtime API) through the route's pipeline. */
+  get upgradeHandler(): UpgradeHandler {
+    return (req, socket, head) => {
+      if (this.#draining) {
+        socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')
+        return
+      }
+      void this.#websockets.handle(this.#runtime, req, socket, head)
+    }
+  }
+
   /** Forwards one request (Node level, after h3 routed it here). */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const runtime = this.#runtime
@@ -158,6 +172,8 @@ export class Gateway {
   /** Stops taking requests, waits for those in flight (up to `graceMs`), then disposes plugins and storage. */
   async shutdown(graceMs: number): Promise<boolean> {
     this.#draining = true
+    // A WebSocket session has no natural end: ask its peers to leave (1001) so the drain can finish.
+    this.#websockets.closeAll()
     const deadline = Date.now() + graceMs
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
     const drained = this.inFlight === 0

@@ -83,7 +83,7 @@ class NamespacedStorage implements PluginStorage {
 }
 
 /** Creates the storage a config asks for. Redis connects lazily and fails fast while it is down. */
-export function createGatewayStorage(config: StorageConfig): GatewayStorage {
+export function createGatewayStorage(config: StorageConfig, onError?: (message: string) => void): GatewayStorage {
   let kv: Storage
   let counters: CounterBackend
   let redis: (() => Redis | Cluster) | undefined
@@ -100,6 +100,17 @@ export function createGatewayStorage(config: StorageConfig): GatewayStorage {
     })
     kv = createStorage({ driver })
     const client = driver.getInstance!() as Redis | Cluster
+    // ioredis reconnects by itself; report an outage once, not on every retry.
+    let down = false
+    client.on('error', (error: Error) => {
+      if (down) return
+      down = true
+      onError?.(`storage: redis unreachable (${error.message}); retrying in the background`)
+    })
+    client.on('ready', () => {
+      if (down) onError?.('storage: redis is back')
+      down = false
+    })
     redis = () => client
     counters = new RedisCounters(client, `${config.prefix ?? 'aifd:'}c:`)
   } else {
