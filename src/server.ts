@@ -31,8 +31,9 @@ interface Listener {
 }
 
 /** Listens on host:port; fails (instead of picking another port) when the port is taken. */
-function bind(handler: Gateway['handler'], host: string, port: number): Promise<Listener> {
+function bind(handler: Gateway['handler'], upgradeHandler: Gateway['upgradeHandler'], host: string, port: number): Promise<Listener> {
   const server = createServer({ keepAliveTimeout: 65_000 }, handler)
+  server.on('upgrade', upgradeHandler)
   // Headers and idle timeouts are the upstream's business; a long stream must not be cut here.
   server.requestTimeout = 0
   server.headersTimeout = 60_000
@@ -56,14 +57,15 @@ export async function startGateway(config: ResolvedConfig, options: StartOptions
   const log = options.log ?? createLogger(config.logLevel)
   const gateway = await Gateway.create(config, { mode: options.mode ?? 'run', log })
   const handler = gateway.handler
-  let listener = await bind(handler, config.server.host, config.server.port)
+  const upgradeHandler = gateway.upgradeHandler
+  let listener = await bind(handler, upgradeHandler, config.server.host, config.server.port)
   const running: RunningGateway = {
     gateway,
     url: '',
     port: 0,
     server: listener.server,
     async relisten(host, port) {
-      const next = await bind(handler, host, port)
+      const next = await bind(handler, upgradeHandler, host, port)
       const previous = listener
       listener = next
       update()
