@@ -26,7 +26,12 @@ const IGNORED = /(^|[/\\])(node_modules|\.git|dist|Log|\.data|coverage)([/\\]|$)
 export async function serve(options: ServeOptions): Promise<RunningGateway> {
   if (options.mode === 'dev') process.env.NODE_ENV ??= 'development'
   const load = (fresh: boolean) => loadForwardConfig({ configFile: options.config, overrides: { server: serverOverrides(options) }, fresh })
-  const config = await load(false)
+  let config: ResolvedConfig
+  try {
+    config = await load(false)
+  } catch (error) {
+    exitOnConfigError(error)
+  }
   const log = createLogger(config.logLevel, options.mode === 'run' ? undefined : false)
   const running = await startGateway(config, { mode: options.mode, log })
   if (options.banner !== false) {
@@ -39,6 +44,18 @@ export async function serve(options: ServeOptions): Promise<RunningGateway> {
     await running.close()
   }, log)
   return running
+}
+
+/**
+ * A config that cannot be used at startup is one clear line and exit code 1, not a stack trace
+ * (citty's runMain catches errors itself and would print the whole object).
+ */
+function exitOnConfigError(error: unknown): never {
+  if (error instanceof Error && (error.name === 'ConfigError' || error.message.startsWith('--port:'))) {
+    console.error(`aifd: ${error.message}`)
+    process.exit(1)
+  }
+  throw error
 }
 
 /**

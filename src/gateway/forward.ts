@@ -98,6 +98,7 @@ export async function forward(request: ForwardRequest): Promise<void> {
   const controller = new AbortController()
   const ctx = new RequestContext(req, route, request.url, request.upstreamPath, controller, log)
   Object.assign(ctx.responseHeaders, request.baseHeaders)
+  ctx.responseHeaders['x-aifd-request-id'] = ctx.id
   const closed = new Promise<void>((resolve) => {
     res.once('close', () => {
       if (!res.writableFinished) controller.abort()

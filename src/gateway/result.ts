@@ -65,6 +65,8 @@ export class ForwardResult {
   readonly timings: Timings
   /** True when the body was larger than the gateway keeps for hooks. */
   readonly bodyTruncated: boolean
+  /** The request's JSON body, if a hook parsed it (`ctx.json()`), else `undefined`. */
+  readonly request: unknown
   readonly #route: ResolvedRoute
   readonly #chunks: Buffer[] | undefined
   readonly #requestJson: unknown
@@ -86,6 +88,7 @@ export class ForwardResult {
     this.#route = init.route
     this.#chunks = init.body
     this.#requestJson = init.requestJson
+    this.request = init.requestJson
   }
 
   /** The response body as text (decompressed), if it was JSON or SSE and kept. */

@@ -1,15 +1,20 @@
 import { defineCommand } from 'citty'
 
 export default defineCommand({
-  meta: { name: 'convert', description: 'Turn chat logs (JSONL) into a JSON array of conversations' },
+  meta: { name: 'convert', description: 'Turn chat logs (JSONL) into a JSON array of conversations, the original openai-forward format' },
   args: {
     'log-dir': { type: 'string', description: 'Folder of the chat logs', default: 'Log' },
-    out: { type: 'string', description: 'Output file (- for stdout)' },
+    out: { type: 'string', description: 'Output file, or - for stdout (default: <log-dir>/chat_<route>.json per route)' },
     route: { type: 'string', description: 'Only this route' },
   },
   async run({ args }) {
-    const { convertLogs } = await import('../convert.ts')
-    const result = await convertLogs({ logDir: args['log-dir'], out: args.out, route: args.route } as never)
-    console.error(`converted ${JSON.stringify(result)}`)
+    const { convertLogs, formatConvertReport } = await import('../convert.ts')
+    try {
+      const result = await convertLogs({ logDir: args['log-dir'], out: args.out, route: args.route })
+      console.error(formatConvertReport(result))
+    } catch (error) {
+      console.error(`aifd convert: ${(error as Error).message}`)
+      process.exitCode = 1
+    }
   },
 })
