@@ -25,7 +25,7 @@ export const rateLimitOptions: Opts = { limit: '1000000/minute' }
 export const tokenLimitOptions: Opts = { limit: '1000000000/minute' }
 
 /** In-memory cache. In the full scenario requests don't set `caching`, so every request misses. */
-export const cacheOptions: Opts = { backend: 'memory' }
+export const cacheOptions: Opts = {}
 
 export const retryOptions: Opts = { attempts: 3 }
 

@@ -116,7 +116,7 @@ export interface SetupContext {
   readonly route: ResolvedRoute | undefined
   /** Every route of the config (global plugins serve all of them). */
   readonly routes: readonly ResolvedRoute[]
-  /** Storage namespaced to this plugin (and route). */
+  /** Storage namespaced to this plugin's name; include the route's name in keys that are per route. */
   readonly storage: PluginStorage
   readonly log: ConsolaInstance
   /** `dev` while `aifd dev` serves, else `run`. */
@@ -161,6 +161,6 @@ export interface ForwardPlugin {
   onError?(ctx: ForwardContext, error: Error): Awaitable<void | EarlyResponse>
 }
 
-/** A plugin factory: options in, plugin out. */
-export type PluginFactory<Options> = (options: Options) => ForwardPlugin
+/** A plugin factory: options in, plugin out. Options may be left out when every option is optional. */
+export type PluginFactory<Options> = {} extends Options ? (options?: Options) => ForwardPlugin : (options: Options) => ForwardPlugin
 
