@@ -50,7 +50,8 @@ function plugins(value: unknown, field: string): ForwardPlugin[] {
   if (!Array.isArray(value)) throw new ConfigError(field, 'must be an array of plugins')
   return value.map((plugin, index) => {
     if (typeof plugin === 'function') {
-      throw new ConfigError(`${field}[${index}]`, `is a plugin factory; call it with its options, e.g. ${plugin.name || 'plugin'}({...})`)
+      const name = plugin.name || 'plugin'
+      throw new ConfigError(`${field}[${index}]`, `is a plugin factory, not a plugin: call it with its options, e.g. ${name}() or ${name}({ ... })`)
     }
     if (!isObject(plugin) || typeof plugin.name !== 'string') {
       throw new ConfigError(`${field}[${index}]`, 'must be a plugin (an object with a name and hooks)')

@@ -1,0 +1,433 @@
+// The plugin API, through small plugins written inline exactly as a user would write them.
+import { createHash } from 'node:crypto'
+import { Transform } from 'node:stream'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import OpenAI from 'openai'
+import { expectedReply, startMockUpstream, type MockUpstream } from '../../playground/mock/server.ts'
+import { definePlugin, errorResponse, jsonResponse, type ForwardConfig, type ForwardContext, type ForwardPlugin, type ForwardResult, type PluginStorage } from '../../src/index.ts'
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
+import { freePort } from '../helpers/redis.ts'
+import { KEY, chat, expectOpenAIError, lastRecord, sdk, sseData, until } from './util.ts'
+
+let mock: MockUpstream
+let other: MockUpstream
+const running: TestGateway[] = []
+
+beforeAll(async () => {
+  mock = await startMockUpstream({ port: 0 })
+  other = await startMockUpstream({ port: 0 })
+})
+afterAll(async () => {
+  await Promise.all(running.splice(0).map((g) => g.stop()))
+  await mock?.close()
+  await other?.close()
+})
+beforeEach(async () => {
+  await Promise.all(running.splice(0).map((g) => g.stop()))
+  mock.reset()
+  other.reset()
+})
+
+/** A gateway with one route "/" → mock, with these route plugins (and global ones). */
+async function gateway(plugins: ForwardPlugin[], extra: ForwardConfig = {}): Promise<TestGateway> {
+  const gw = await startTestGateway({ routes: { openai: { path: '/', target: mock.url, plugins } }, ...extra })
+  running.push(gw)
+  return gw
+}
+
+/** A plugin that keeps every ForwardResult its onResponse sees. */
+function recorder(name = 'recorder'): ForwardPlugin & { results: ForwardResult[] } {
+  const results: ForwardResult[] = []
+  return { name, results, onResponse: (_ctx, result) => void results.push(result) }
+}
+
+const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer' } } } } }]
+
+describe('onRequest', () => {
+  it('an early answer skips the upstream and later hooks, yet every onResponse runs', async () => {
+    const calls: string[] = []
+    const deny = definePlugin((options: { status: number }) => ({
+      name: 'deny',
+      onRequest: (ctx) => {
+        calls.push('deny.onRequest')
+        return ctx.headers.authorization === 'Bearer let-me-in' ? undefined : errorResponse(options.status, 'No key for you', 'authentication_error', 'invalid_api_key')
+      },
+      onResponse: (_ctx, result) => void calls.push(`deny.onResponse:${result.status}:${result.answeredBy}:${result.attempts}`),
+    }))
+    const after: ForwardPlugin = {
+      name: 'after',
+      onRequest: () => void calls.push('after.onRequest'),
+      beforeUpstream: () => void calls.push('after.beforeUpstream'),
+      onResponse: (_ctx, result) => void calls.push(`after.onResponse:${result.outcome}`),
+    }
+    const gw = await gateway([deny({ status: 401 }), after])
+    const failure = await sdk(gw.url).chat.completions.create(chat('hi')).catch((e) => e)
+    expect(failure).toBeInstanceOf(OpenAI.AuthenticationError)
+    expect(failure.code).toBe('invalid_api_key')
+    expect(failure.message).toContain('No key for you')
+    expect(mock.requests).toHaveLength(0)
+    expect(await until(() => calls.length === 3)).toBe(true)
+    expect(calls).toEqual(['deny.onRequest', 'deny.onResponse:401:deny:0', 'after.onResponse:complete'])
+
+    // The same chain lets a good request through, and then every hook runs.
+    calls.length = 0
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'let-me-in', maxRetries: 0 })
+    await client.chat.completions.create(chat('hi'))
+    expect(await until(() => calls.length === 5)).toBe(true)
+    expect(calls).toEqual(['deny.onRequest', 'after.onRequest', 'after.beforeUpstream', 'deny.onResponse:200:undefined:1', 'after.onResponse:complete'])
+  })
+
+  it('hooks run in chain order, global plugins first', async () => {
+    const order: string[] = []
+    const tracer = (name: string): ForwardPlugin => ({
+      name,
+      onRequest: () => void order.push(`${name}.onRequest`),
+      beforeUpstream: () => void order.push(`${name}.beforeUpstream`),
+      afterUpstream: () => void order.push(`${name}.afterUpstream`),
+      onResponse: () => void order.push(`${name}.onResponse`),
+    })
+    const gw = await gateway([tracer('route1'), tracer('route2')], { plugins: [tracer('global')] })
+    await sdk(gw.url).chat.completions.create(chat('order'))
+    expect(await until(() => order.length === 12)).toBe(true)
+    const phase = (p: string) => order.filter((o) => o.endsWith(p))
+    for (const p of ['.onRequest', '.beforeUpstream', '.afterUpstream', '.onResponse']) {
+      expect(phase(p)).toEqual([`global${p}`, `route1${p}`, `route2${p}`])
+    }
+    expect(order.indexOf('route2.onRequest')).toBeLessThan(order.indexOf('global.beforeUpstream'))
+  })
+
+  it('ctx.responseHeaders reach the client, on upstream answers and on early answers', async () => {
+    const tag: ForwardPlugin = {
+      name: 'tag',
+      onRequest(ctx) {
+        ctx.responseHeaders['x-gateway-tag'] = 'tagged'
+        ctx.responseHeaders['x-request-id'] = 'overridden-by-plugin'
+        if (ctx.url.endsWith('/early')) return jsonResponse(200, { early: true })
+      },
+    }
+    const gw = await gateway([tag])
+    const { response } = await sdk(gw.url).chat.completions.create(chat('hi')).withResponse()
+    expect(response.headers.get('x-gateway-tag')).toBe('tagged')
+    expect(response.headers.get('x-request-id')).toBe('overridden-by-plugin')
+    const early = await fetch(`${gw.url}/early`)
+    expect(early.headers.get('x-gateway-tag')).toBe('tagged')
+    expect(await early.json()).toEqual({ early: true })
+  })
+})
+
+describe('changing the outgoing request', () => {
+  it('beforeUpstream can change headers and the target', async () => {
+    const reroute: ForwardPlugin = {
+      name: 'reroute',
+      beforeUpstream(_ctx, attempt) {
+        attempt.headers['x-added'] = 'yes'
+        attempt.headers.authorization = 'Bearer sk-swapped'
+        delete attempt.headers['x-remove-me']
+        attempt.target = other.url
+      },
+    }
+    const gw = await gateway([reroute])
+    await sdk(gw.url).chat.completions.create(chat('reroute'), { headers: { 'x-remove-me': '1' } })
+    expect(mock.requests).toHaveLength(0)
+    const rec = lastRecord(other)
+    expect(rec.path).toBe('/v1/chat/completions')
+    expect(rec.headers['x-added']).toBe('yes')
+    expect(rec.headers['x-remove-me']).toBeUndefined()
+    expect(rec.apiKey).toBe('sk-swapped')
+  })
+
+  it('setJson changes the body the upstream receives; the body is parsed once for every plugin', async () => {
+    const seen: unknown[] = []
+    const first: ForwardPlugin = {
+      name: 'first',
+      async onRequest(ctx) {
+        const body = await ctx.json()
+        seen.push(body)
+        body.model = 'gpt-4o'
+        body.max_tokens = 3
+        ctx.setJson(body)
+      },
+    }
+    const second: ForwardPlugin = {
+      name: 'second',
+      async onRequest(ctx) {
+        const body = await ctx.json()
+        seen.push(body)
+        seen.push(await ctx.json())
+      },
+    }
+    const gw = await gateway([first, second])
+    const completion = await sdk(gw.url).chat.completions.create(chat('rewrite me please now'))
+    expect(seen).toHaveLength(3)
+    expect(seen[1]).toBe(seen[0])
+    expect(seen[2]).toBe(seen[0])
+    const sent = JSON.parse(lastRecord(mock).body.toString())
+    expect(sent).toMatchObject({ model: 'gpt-4o', max_tokens: 3 })
+    expect(Number(lastRecord(mock).headers['content-length'])).toBe(lastRecord(mock).body.length)
+    expect(completion.choices[0].finish_reason).toBe('length')
+    expect(completion.model).toBe('gpt-4o')
+  })
+
+  it('a body no plugin reads reaches the upstream byte for byte, also on a retrying route', async () => {
+    const odd = '{ "model" :"gpt-4o-mini",\n  "messages": [ {"content":"caf\\u00e9 ☕", "role":"user"} ] ,"z":1.50 }'
+    const passive: ForwardPlugin = { name: 'passive', onRequest: () => {}, beforeUpstream: () => {} }
+    const wrapper: ForwardPlugin = { name: 'wrapper', wrapUpstream: (_ctx, next) => next() }
+    for (const plugins of [[passive], [passive, wrapper]]) {
+      mock.reset()
+      const gw = await gateway(plugins)
+      const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: odd })
+      expect(res.status).toBe(200)
+      expect(lastRecord(mock).bodySha256).toBe(createHash('sha256').update(odd).digest('hex'))
+    }
+  })
+
+  it('wrapUpstream calling next() twice re-sends the same JSON body', async () => {
+    const retry: ForwardPlugin = {
+      name: 'retry-once',
+      async wrapUpstream(_ctx, next) {
+        const first = await next()
+        if (first.status < 500) return first
+        first.body.resume()
+        return next()
+      },
+    }
+    const setter: ForwardPlugin = {
+      name: 'setter',
+      async onRequest(ctx) {
+        const body = await ctx.json()
+        ctx.setJson({ ...body, user: 'added-by-plugin' })
+      },
+    }
+    const gw = await gateway([retry, setter])
+    const completion = await sdk(gw.url).chat.completions.create(chat('retry me'), { headers: { 'x-mock-fail-times': '1', 'x-mock-fail-key': 'wrap-twice' } })
+    expect(completion.choices[0].message.content).toBe(expectedReply('retry me'))
+    expect(mock.requests.map((r) => r.status)).toEqual([503, 200])
+    const [a, b] = mock.requests
+    expect(a.bodySha256).toBe(b.bodySha256)
+    expect(JSON.parse(b.body.toString())).toEqual({ ...chat('retry me'), user: 'added-by-plugin' })
+  })
+})
+
+describe('the response stream', () => {
+  it('onChunk can drop and replace SSE events', async () => {
+    const shout: ForwardPlugin = {
+      name: 'shout',
+      onChunk(_ctx, event) {
+        const data = event.json()
+        if (!data) return
+        const delta = data.choices?.[0]?.delta
+        if (delta?.role) return false
+        if (typeof delta?.content === 'string') {
+          delta.content = delta.content.toUpperCase()
+          return `data: ${JSON.stringify(data)}\n\n`
+        }
+      },
+    }
+    const gw = await gateway([shout])
+    const stream = await sdk(gw.url).chat.completions.create(chat('make it loud', { stream: true }), { headers: { 'x-mock-chunks': '6' } })
+    const chunks = []
+    for await (const chunk of stream) chunks.push(chunk)
+    expect(chunks.some((c) => c.choices[0]?.delta?.role)).toBe(false)
+    expect(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('')).toBe(expectedReply('make it loud', { chunks: 6 }).toUpperCase())
+    // 6 content deltas and the finish delta; the role delta was dropped.
+    expect(chunks).toHaveLength(7)
+  })
+
+  it('transformStream inserts a Transform between the upstream and the client', async () => {
+    const decorate: ForwardPlugin = {
+      name: 'decorate',
+      transformStream(_ctx, head) {
+        if (!String(head.headers['content-type']).startsWith('text/event-stream')) {
+          // Pad JSON with trailing spaces: the length changes, so content-length must not be forwarded.
+          return new Transform({ transform: (c, _e, cb) => cb(null, c), flush: (cb) => cb(null, '    ') })
+        }
+        let first = true
+        return new Transform({
+          transform(chunk, _e, cb) {
+            const out = first ? Buffer.concat([Buffer.from(': decorated\n\n'), chunk]) : chunk
+            first = false
+            cb(null, out)
+          },
+        })
+      },
+    }
+    const gw = await gateway([decorate])
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify(chat('hi', { stream: true })) })
+    const text = await res.text()
+    expect(text.startsWith(': decorated\n\n')).toBe(true)
+    expect(sseData(text).at(-1)).toBe('[DONE]')
+
+    const json = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify(chat('hi')) })
+    const body = await json.text()
+    expect(body.endsWith('}    ')).toBe(true)
+    expect(JSON.parse(body).choices[0].message.content).toBe(expectedReply('hi'))
+    // The SDK reads the padded JSON fine too.
+    const completion = await sdk(gw.url).chat.completions.create(chat('hi'))
+    expect(completion.choices[0].message.content).toBe(expectedReply('hi'))
+  })
+})
+
+describe('onResponse results', () => {
+  it('assembles a JSON answer with the upstream usage', async () => {
+    const rec = recorder()
+    const gw = await gateway([rec])
+    const completion = await sdk(gw.url).chat.completions.create(chat('json answer'))
+    expect(await until(() => rec.results.length === 1)).toBe(true)
+    const result = rec.results[0]
+    expect(result.outcome).toBe('complete')
+    expect(result.status).toBe(200)
+    expect(result.stream).toBe(false)
+    expect(result.attempts).toBe(1)
+    const answer = result.answer()!
+    expect(answer.choices[0].content).toBe(expectedReply('json answer'))
+    expect(answer.id).toBe(completion.id)
+    expect(result.usage()).toEqual({
+      promptTokens: completion.usage!.prompt_tokens, completionTokens: completion.usage!.completion_tokens, totalTokens: completion.usage!.total_tokens, estimated: false,
+    })
+  })
+
+  it('assembles a stream: content of n=2 choices and tool calls from deltas, usage from include_usage', async () => {
+    const rec = recorder()
+    const gw = await gateway([rec])
+    const client = sdk(gw.url)
+    const stream = await client.chat.completions.create(chat('Paris', { stream: true, n: 2, tools, stream_options: { include_usage: true } }), { headers: { 'x-mock-chunks': '5' } })
+    let usage: OpenAI.CompletionUsage | undefined
+    for await (const chunk of stream) usage = chunk.usage ?? usage
+    const json = await client.chat.completions.create(chat('Paris', { n: 2, tools }), { headers: { 'x-mock-chunks': '5' } })
+    expect(await until(() => rec.results.length === 2)).toBe(true)
+    const result = rec.results[0]
+    expect(result.stream).toBe(true)
+    const answer = result.answer()!
+    expect(answer.choices).toHaveLength(2)
+    for (const i of [0, 1]) {
+      const call = answer.choices[i].toolCalls[0]
+      const expected = (json.choices[i].message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall)
+      expect(call.function.name).toBe('get_weather')
+      expect(JSON.parse(call.function.arguments)).toEqual({ city: 'Paris', days: 42 })
+      expect(call.function.arguments).toBe(expected.function.arguments)
+      expect(call.id).toBe(expected.id)
+      expect(answer.choices[i].finishReason).toBe('tool_calls')
+    }
+    expect(result.usage()).toEqual({ promptTokens: usage!.prompt_tokens, completionTokens: usage!.completion_tokens, totalTokens: usage!.total_tokens, estimated: false })
+  })
+
+  it('assembles streamed text of n=2 choices, and estimates usage when the upstream sends none', async () => {
+    // Estimating needs the request; a usage plugin reads it in onRequest (the kernel keeps no copy of a body nobody read).
+    const rec = Object.assign(recorder(), { onRequest: async (ctx: ForwardContext) => void (await ctx.json()) })
+    const gw = await gateway([rec])
+    const stream = await sdk(gw.url).chat.completions.create(chat('two choices', { stream: true, n: 2 }), { headers: { 'x-mock-chunks': '4' } })
+    for await (const _ of stream);
+    expect(await until(() => rec.results.length === 1)).toBe(true)
+    const answer = rec.results[0].answer()!
+    expect(answer.choices.map((c) => c.content)).toEqual([
+      expectedReply('two choices', { chunks: 4 }),
+      expectedReply('two choices', { chunks: 4, choiceIndex: 1 }),
+    ])
+    expect(answer.usage).toBeUndefined()
+    const usage = rec.results[0].usage()!
+    expect(usage.estimated).toBe(true)
+    expect(usage.promptTokens).toBeGreaterThan(0)
+    expect(usage.completionTokens).toBeGreaterThan(5)
+    expect(usage.totalTokens).toBe(usage.promptTokens + usage.completionTokens)
+  })
+
+  it("outcome is 'aborted' when the client goes away mid-stream", async () => {
+    const rec = recorder()
+    const gw = await gateway([rec])
+    const controller = new AbortController()
+    const stream = await sdk(gw.url).chat.completions.create(chat('abort', { stream: true }), { headers: { 'x-mock-chunks': '40', 'x-mock-chunk-delay-ms': '40' }, signal: controller.signal })
+    let n = 0
+    await (async () => {
+      for await (const _ of stream) if (++n === 2) controller.abort()
+    })().catch(() => {})
+    expect(await until(() => rec.results.length === 1)).toBe(true)
+    expect(rec.results[0].outcome).toBe('aborted')
+    expect(await until(() => lastRecord(mock).aborted)).toBe(true)
+  })
+
+  it("outcome is 'error' when the upstream breaks mid-stream; the client gets an error event", async () => {
+    const rec = recorder()
+    const gw = await gateway([rec])
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'x-mock-break-after': '4' }, body: JSON.stringify(chat('break', { stream: true })) })
+    const events = sseData(await res.text())
+    expect(events).toHaveLength(5)
+    expectOpenAIError(events.at(-1))
+    expect(await until(() => rec.results.length === 1)).toBe(true)
+    expect(rec.results[0].outcome).toBe('error')
+    expect(rec.results[0].error).toBeInstanceOf(Error)
+    // What did arrive is still assembled.
+    expect(rec.results[0].answer()!.choices[0].content.length).toBeGreaterThan(0)
+  })
+
+  it('a throwing onResponse hook does not affect the client or later hooks', async () => {
+    const rec = recorder('after-throwers')
+    const throwsSync: ForwardPlugin = { name: 'throws-sync', onResponse: () => { throw new Error('sync boom') } }
+    const throwsAsync: ForwardPlugin = { name: 'throws-async', onResponse: async () => { throw new Error('async boom') } }
+    const gw = await gateway([throwsSync, throwsAsync, rec])
+    for (const stream of [false, true]) {
+      const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify(chat('boom', { stream })) })
+      expect(res.status).toBe(200)
+      const text = await res.text()
+      if (stream) expect(sseData(text).at(-1)).toBe('[DONE]')
+      else expect(JSON.parse(text).choices[0].message.content).toBe(expectedReply('boom'))
+    }
+    expect(await until(() => rec.results.length === 2)).toBe(true)
+    expect(rec.results.map((r) => r.outcome)).toEqual(['complete', 'complete'])
+  })
+})
+
+describe('onError and setup', () => {
+  it('onError sees the failure and can replace the error response', async () => {
+    const port = await freePort()
+    const errors: Array<{ name: string; code: unknown; status: unknown }> = []
+    const fallback: ForwardPlugin = {
+      name: 'fallback',
+      onError(ctx: ForwardContext, error) {
+        errors.push({ name: error.name, code: (error as any).code, status: (error as any).status })
+        if (ctx.headers['x-fallback'] === '1') return jsonResponse(503, { error: { message: 'Try later', type: 'api_error', param: null, code: 'custom_fallback' } }, { 'retry-after': '3' })
+      },
+    }
+    const gw = await startTestGateway({ routes: { down: { path: '/', target: `http://127.0.0.1:${port}`, plugins: [fallback] } } })
+    running.push(gw)
+    const replaced = await fetch(`${gw.url}/v1/models`, { headers: { 'x-fallback': '1' } })
+    expect(replaced.status).toBe(503)
+    expect(replaced.headers.get('retry-after')).toBe('3')
+    expect(expectOpenAIError(await replaced.json()).code).toBe('custom_fallback')
+    // Without a replacement the default error is sent.
+    const plain = await fetch(`${gw.url}/v1/models`)
+    expect(plain.status).toBe(502)
+    expect(expectOpenAIError(await plain.json()).code).toBe('upstream_unreachable')
+    expect(errors).toEqual([
+      { name: 'ForwardError', code: 'upstream_unreachable', status: 502 },
+      { name: 'ForwardError', code: 'upstream_unreachable', status: 502 },
+    ])
+  })
+
+  it('setup receives the route and storage, and its disposer runs when the gateway closes', async () => {
+    let storage: PluginStorage | undefined
+    let routeName: string | undefined
+    let disposed = 0
+    const stateful = definePlugin(() => ({
+      name: 'stateful',
+      async setup(ctx) {
+        storage = ctx.storage
+        routeName = ctx.route?.name
+        await ctx.storage.set('started', true)
+        return () => void disposed++
+      },
+      async onRequest(ctx) {
+        ctx.responseHeaders['x-hits'] = String(await storage!.incr('hits', 1, 60_000))
+      },
+    }))
+    const gw = await startTestGateway({ routes: { main: { path: '/', target: mock.url, plugins: [stateful()] } } })
+    expect(routeName).toBe('main')
+    expect(storage!.driver).toBe('memory')
+    expect(await storage!.get('started')).toBe(true)
+    const hits = []
+    for (let i = 0; i < 3; i++) hits.push((await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${KEY}` } })).headers.get('x-hits'))
+    expect(hits).toEqual(['1', '2', '3'])
+    expect(disposed).toBe(0)
+    await gw.stop()
+    expect(disposed).toBe(1)
+  })
+})
