@@ -43,8 +43,10 @@ export function checkAuth(ctx: Ctx): boolean {
     return true;
   }
   if (ctx.family === 'anthropic') {
-    const key = ctx.req.headers['x-api-key'];
-    if (typeof key !== 'string' || !key) {
+    // Anthropic takes `x-api-key`, or `Authorization: Bearer` (what @anthropic-ai/sdk 1.x sends for an apiKey).
+    const header = ctx.req.headers['x-api-key'];
+    const key = typeof header === 'string' && header ? header : bearerOf(ctx);
+    if (!key) {
       sendError(ctx, 401, 'x-api-key header is required');
       return false;
     }

@@ -9,12 +9,13 @@ import { checkAuth, credentialOf } from './auth.ts';
 import { Ctx, HttpError } from './context.ts';
 import { applyForcedStatus, gateFailTimes, parseKnobs } from './faults.ts';
 import { sendError } from './respond.ts';
+import { createRealtimeEndpoint } from './realtime.ts';
 import { matchRoute } from './router.ts';
 import { createState, resetState } from './state.ts';
 import type { MockRequestRecord, MockState, MockUpstream, MockUpstreamOptions } from './types.ts';
 import { genId, sha256Hex } from './util.ts';
 
-export type { MockRequestRecord, MockUpstream, MockUpstreamOptions } from './types.ts';
+export type { MockRequestRecord, MockUpstream, MockUpstreamOptions, RealtimeSessionRecord } from './types.ts';
 export { speechBytes, transcriptText } from './audio.ts';
 export { expectedReply, DEFAULT_CHUNKS } from './content.ts';
 export { embeddingVector } from './embeddings.ts';
@@ -133,6 +134,8 @@ async function run(ctx: Ctx): Promise<void> {
 export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise<MockUpstream> {
   const state = createState(opts);
   const server = createServer((req, res) => handle(state, req, res));
+  const realtime = createRealtimeEndpoint(state);
+  server.on('upgrade', realtime.upgrade);
   // Long keep-alive so pooled gateway connections are not closed under them mid-benchmark.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -151,11 +154,13 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
     url: `http://${urlHost}:${port}`,
     port,
     requests: state.requests,
+    realtime: state.realtime,
     reset: () => resetState(state),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        realtime.terminateAll();
       }),
   };
 }

@@ -11,13 +11,15 @@ export function createState(opts: { latencyMs?: number; record?: boolean; maxRec
     failCounters: new Map(),
     files: new Map(),
     batches: new Map(),
+    realtime: [],
   };
 }
 
-/** Clears records (keeping the same array), fail-times counters, files and batches. */
+/** Clears records and realtime sessions (keeping the same arrays), fail-times counters, files and batches. */
 export function resetState(state: MockState): void {
   state.requests.length = 0;
   state.failCounters.clear();
   state.files.clear();
   state.batches.clear();
+  state.realtime.length = 0;
 }

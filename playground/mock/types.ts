@@ -27,6 +27,28 @@ export interface MockRequestRecord {
   finishedAt: number | null;
 }
 
+/** One WebSocket session of `/v1/realtime` (kept in `MockUpstream.realtime`, oldest first). */
+export interface RealtimeSessionRecord {
+  sessionId: string;
+  /** Path with the query string, as received. */
+  path: string;
+  /** The `model` query parameter. */
+  model: string;
+  /** Handshake headers, names lowercased. */
+  headers: Record<string, string>;
+  /** The key it authenticated with (Bearer, else the `openai-insecure-api-key.*` subprotocol). */
+  apiKey: string;
+  /** The subprotocol the mock picked ('' for none). */
+  protocol: string;
+  /** Every message the mock received, in order. */
+  received: { binary: boolean; data: Buffer }[];
+  closed: boolean;
+  closeCode: number | null;
+  closeReason: string | null;
+  /** Who started the close: the client (or its going away), or the mock (a `close` event asked it to). */
+  closedBy: 'client' | 'mock' | null;
+}
+
 export interface MockUpstreamOptions {
   /** Port to listen on; 0 (default) picks a free port. */
   port?: number;
@@ -46,7 +68,9 @@ export interface MockUpstream {
   port: number;
   /** Recorded requests, oldest first. Same array instance for the lifetime of the mock. */
   requests: MockRequestRecord[];
-  /** Clears records, fail-times counters, stored files and batches. */
+  /** Realtime WebSocket sessions, oldest first. Same array instance for the lifetime of the mock. */
+  realtime: RealtimeSessionRecord[];
+  /** Clears records, realtime sessions, fail-times counters, stored files and batches. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -94,6 +118,7 @@ export interface MockState {
   failCounters: Map<string, number>;
   files: Map<string, StoredFile>;
   batches: Map<string, BatchObject>;
+  realtime: RealtimeSessionRecord[];
 }
 
 export type { IncomingHttpHeaders };

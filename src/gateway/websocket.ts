@@ -138,7 +138,7 @@ export class WebSocketForwarder {
       await this.#forward(pipeline, req, socket, head, path + query, (match.rest || '') + query)
     } catch (error) {
       this.log.error('unexpected error while forwarding a WebSocket:', error)
-      refuseWith(socket, new ForwardError(500, 'Internal gateway error', 'api_error', 'internal_error'))
+      socket.destroy()
     } finally {
       runtime.inFlight--
     }
