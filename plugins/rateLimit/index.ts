@@ -1,6 +1,89 @@
-import { definePlugin } from '../../src/index.ts'
+import { assertConfig, definePlugin, type ForwardContext, type ForwardPlugin, type PluginStorage, type WindowSpec } from '../../src/index.ts'
+import { refusal, setLimitHeaders, unavailable } from './answer.ts'
+import { StorageGuard } from './guard.ts'
+import { warnIfPerProcess } from './shared.ts'
+import { factsOf, LimitPlan, requestModel, type LimitRule, type LimitScope, type LimitStrategy, type Rate } from './rules.ts'
 
-// Placeholder while the plugin is being written; it refuses to load rather than pretend to work.
-export const rateLimit = definePlugin((_options: Record<string, unknown> = {}) => {
-  throw new Error('the rateLimit plugin is not built yet')
+export type { LimitRule, LimitScope, LimitStrategy, Rate } from './rules.ts'
+
+/** Options of the `rateLimit` plugin (requests per period). */
+export interface RateLimitOptions {
+  /** Requests allowed per period for every caller: `"60/minute"`, `"100/2minutes"`, `"60/minute;600/hour"` (all must hold). */
+  limit?: Rate
+  /** Who shares a counter: `key` (each caller; per IP when no caller is known), `ip`, `route` or `global`. Default `key`. */
+  scope?: LimitScope
+  /** `moving-window` (a true sliding window, no burst at a window edge) or `fixed-window`. Default `moving-window`. */
+  strategy?: LimitStrategy
+  /** Extra limits per model, counted per scope and model, e.g. `{ 'gpt-4o': '10/minute' }`; `'gpt-4o*'` matches by prefix. */
+  models?: Record<string, Rate>
+  /** Replaces `limit` for callers at a level (set by the `keys` plugin), e.g. `{ basic: '20/minute', pro: '600/minute' }`. */
+  levels?: Record<string, Rate>
+  /** Replaces `limit` (and `levels`) for one caller by name, e.g. `{ 'batch-job': '5/second' }`. */
+  callers?: Record<string, Rate>
+  /** More limits, each with its own scope, strategy and match, e.g. `[{ limit: '1000/minute', scope: 'global' }]`. */
+  limits?: readonly LimitRule[]
+  /** When the storage (Redis) cannot be reached: `true` serves requests unlimited, `false` refuses them with 503 `limiter_unavailable`. Default `true`. */
+  failOpen?: boolean
+}
+
+const FIELD = 'plugins.rateLimit'
+
+/** A request counted by this plugin, to take back if a later limit refuses it. */
+interface Counted {
+  specs: WindowSpec[]
+  at: number
+}
+
+/**
+ * Limits requests per caller, IP, route, model or level, as all of the configured rates at once.
+ * Every window a request falls under is checked and counted in one atomic storage call, so a
+ * request refused by one limit counts against none, and with Redis the limits hold across every
+ * gateway instance.
+ */
+export const rateLimit = definePlugin((options: RateLimitOptions) => {
+  const plan = new LimitPlan(options, FIELD)
+  assertConfig(!plan.empty, FIELD, 'sets no limit: give at least `limit`, `levels`, `callers`, `models` or `limits`')
+  const failOpen = options.failOpen ?? true
+  assertConfig(typeof failOpen === 'boolean', `${FIELD}.failOpen`, 'must be true or false')
+
+  const guard = new StorageGuard('rateLimit')
+  const counted = new WeakMap<ForwardContext, Counted>()
+  let storage: PluginStorage | undefined
+  /** Placed on routes rather than top-level: each route keeps its own counters. */
+  let perRoute = false
+
+  async function onRequest(ctx: ForwardContext): Promise<Response | void> {
+    if (!storage) return
+    const model = plan.needsModel ? await requestModel(ctx) : undefined
+    const windows = plan.windowsFor(factsOf(ctx, model), perRoute)
+    if (windows.length === 0) return
+    const specs = windows.map((w) => w.spec)
+    const store = storage
+    const result = await guard.run(() => store.consume(specs, 1), ctx.log, failOpen)
+    if (!result) return failOpen ? undefined : unavailable('rateLimit')
+    setLimitHeaders(ctx.responseHeaders, 'requests', windows, result)
+    if (!result.allowed) return refusal('requests', windows, result, 1)
+    counted.set(ctx, { specs, at: result.at })
+  }
+
+  const plugin: ForwardPlugin = {
+    name: 'rateLimit',
+    describe: () => `${plan.describe()}${options.strategy === 'fixed-window' ? ', fixed window' : ''}${failOpen ? '' : ', fails closed'}`,
+    setup(setup) {
+      storage = setup.storage
+      if (setup.route) perRoute = true
+      guard.attach(setup.log)
+      warnIfPerProcess(setup, 'rateLimit')
+    },
+    onRequest,
+    // A request another limit refused (a 429 before any upstream attempt) is taken back here,
+    // so it does not count against this plugin's limits either.
+    async onResponse(ctx, result) {
+      const request = counted.get(ctx)
+      if (!request || !storage || result.attempts > 0 || result.status !== 429) return
+      const store = storage
+      await guard.run(() => store.adjust(request.specs, -1, request.at), ctx.log, failOpen)
+    },
+  }
+  return plugin
 })

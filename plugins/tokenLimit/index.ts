@@ -1,6 +1,166 @@
-import { definePlugin } from '../../src/index.ts'
+import { assertConfig, definePlugin, errorResponse, type ForwardContext, type ForwardPlugin, type PluginStorage, type SSEEvent, type WindowSpec } from '../../src/index.ts'
+import { limitText, refusal, setLimitHeaders, unavailable } from '../rateLimit/answer.ts'
+import { StorageGuard } from '../rateLimit/guard.ts'
+import { warnIfPerProcess } from '../rateLimit/shared.ts'
+import { factsOf, LimitPlan, type ChosenWindow, type LimitRule, type LimitScope, type LimitStrategy, type Rate } from '../rateLimit/rules.ts'
+import { completionReserve, promptTokens, settledTokens, type GenerationBody } from './estimate.ts'
+import { PacePlan, type PaceOptions } from './pace.ts'
+import { TokenPacer } from './pacer.ts'
 
-// Placeholder while the plugin is being written; it refuses to load rather than pretend to work.
-export const tokenLimit = definePlugin((_options: Record<string, unknown> = {}) => {
-  throw new Error('the tokenLimit plugin is not built yet')
+export type { PaceOptions } from './pace.ts'
+
+/** Options of the `tokenLimit` plugin: token budgets, and output pacing. */
+export interface TokenLimitOptions {
+  /** Token budget (prompt + completion) per period for every caller: `'100k/minute'`, `'100k/minute;1m/day'` (all must hold). */
+  limit?: Rate
+  /** Who shares a budget: `key` (each caller; per IP when no caller is known), `ip`, `route` or `global`. Default `key`. */
+  scope?: LimitScope
+  /** `moving-window` (true sliding window) or `fixed-window`. Default `moving-window`. */
+  strategy?: LimitStrategy
+  /** Extra budgets per model, counted per scope and model, e.g. `{ 'gpt-4o': '30k/minute' }`; `'gpt-4o*'` matches by prefix. */
+  models?: Record<string, Rate>
+  /** Replaces `limit` for callers at a level (set by the `keys` plugin), e.g. `{ pro: '1m/minute' }`. */
+  levels?: Record<string, Rate>
+  /** Replaces `limit` (and `levels`) for one caller by name. */
+  callers?: Record<string, Rate>
+  /** More budgets, each with its own scope, strategy and match, e.g. `[{ limit: '2m/minute', scope: 'global' }]`. */
+  limits?: readonly LimitRule[]
+  /** Tokens reserved for the answer when the request sets no `max_tokens` / `max_completion_tokens` / `max_output_tokens`. Default 1000. */
+  defaultMaxTokens?: number
+  /**
+   * Ask the upstream for usage in streamed chat and completions (`stream_options.include_usage`), so
+   * budgets settle to the real count; the extra usage event is hidden from clients that did not ask
+   * for it. `false` settles streams to tokens counted from the streamed text. Default `true`.
+   */
+  streamUsage?: boolean
+  /** Output pacing: stream answers at most this fast, e.g. `'60/second'`, or per model, level and caller. */
+  pace?: Rate | PaceOptions
+  /** When the storage (Redis) cannot be reached: `true` serves requests unlimited, `false` refuses them with 503 `limiter_unavailable`. Default `true`. */
+  failOpen?: boolean
+}
+
+const FIELD = 'plugins.tokenLimit'
+
+/** Tokens held for a request until its response ends. */
+interface Reservation {
+  specs: WindowSpec[]
+  at: number
+  reserved: number
+  prompt: number
+}
+
+/** An usage event the plugin asked for and the client did not: `{"choices":[],"usage":{…}}`. */
+const USAGE_OBJECT = /"usage"\s*:\s*\{/
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/**
+ * Token budgets per caller, IP, route, model or level (reserved before forwarding from the prompt
+ * and the answer's cap, settled to the real usage when the response ends), and output pacing
+ * (streams reach the client at no more than a set number of tokens per second).
+ */
+export const tokenLimit = definePlugin((options: TokenLimitOptions) => {
+  assertConfig(isRecord(options as unknown), FIELD, 'must be an object of options')
+  const { pace, defaultMaxTokens = 1000, streamUsage = true, failOpen = true, ...budgetOptions } = options
+  const budgets = new LimitPlan(budgetOptions, FIELD)
+  const pacing = pace === undefined ? undefined : new PacePlan(pace, `${FIELD}.pace`)
+  assertConfig(!budgets.empty || pacing, FIELD, 'sets neither a budget (`limit`, `levels`, `callers`, `models`, `limits`) nor `pace`')
+  assertConfig(Number.isInteger(defaultMaxTokens) && defaultMaxTokens >= 0, `${FIELD}.defaultMaxTokens`, `must be an integer ≥ 0, got ${JSON.stringify(defaultMaxTokens)}`)
+  assertConfig(typeof streamUsage === 'boolean', `${FIELD}.streamUsage`, 'must be true or false')
+  assertConfig(typeof failOpen === 'boolean', `${FIELD}.failOpen`, 'must be true or false')
+
+  const guard = new StorageGuard('tokenLimit')
+  const reservations = new WeakMap<ForwardContext, Reservation>()
+  /** Requests whose stream carries a usage event the client did not ask for. */
+  const hiddenUsage = new WeakSet<ForwardContext>()
+  /** Each paced request's speed, in ms per token. */
+  const paces = new WeakMap<ForwardContext, { msPerToken: number; model: string | undefined }>()
+  let storage: PluginStorage | undefined
+  let perRoute = false
+
+  /** Reserves the request's tokens in every budget it falls under; a response when refused. */
+  async function reserve(ctx: ForwardContext, body: GenerationBody, windows: ChosenWindow[]): Promise<Response | void> {
+    const prompt = promptTokens(body)
+    if (prompt === undefined || !storage) return
+    const cost = prompt + completionReserve(body, ctx.upstreamPath, defaultMaxTokens)
+    const tooLarge = windows.find((w) => cost > w.spec.limit)
+    if (tooLarge) {
+      // It could never fit, however long the client waits: say so instead of a Retry-After.
+      return errorResponse(429, `Request too large: it needs ${cost} tokens (prompt ${prompt} + answer cap), above the limit of ${limitText(tooLarge)} tokens. Lower max_tokens or shorten the prompt.`, 'rate_limit_error', 'rate_limit_exceeded')
+    }
+    const specs = windows.map((w) => w.spec)
+    const store = storage
+    const result = await guard.run(() => store.consume(specs, cost), ctx.log, failOpen)
+    if (!result) return failOpen ? undefined : unavailable('tokenLimit')
+    setLimitHeaders(ctx.responseHeaders, 'tokens', windows, result)
+    if (!result.allowed) return refusal('tokens', windows, result, cost)
+    reservations.set(ctx, { specs, at: result.at, reserved: cost, prompt })
+    if (streamUsage && ctx.route.type === 'openai' && body.stream === true && (Array.isArray(body.messages) || body.prompt !== undefined)) askForUsage(ctx, body)
+  }
+
+  /** Makes a stream end with the upstream's usage, hiding that event from a client that did not ask for it. */
+  function askForUsage(ctx: ForwardContext, body: GenerationBody): void {
+    const current = isRecord(body.stream_options) ? body.stream_options : undefined
+    if (current?.include_usage === true) return
+    body.stream_options = { ...current, include_usage: true }
+    ctx.setJson(body)
+    hiddenUsage.add(ctx)
+  }
+
+  async function onRequest(ctx: ForwardContext): Promise<Response | void> {
+    if (!ctx.hasJsonBody) return
+    const body = await ctx.json<GenerationBody>()
+    if (!isRecord(body)) return
+    const model = typeof body.model === 'string' ? body.model : undefined
+    const facts = factsOf(ctx, model)
+    if (pacing) {
+      const msPerToken = pacing.msPerToken(facts)
+      if (msPerToken !== undefined) paces.set(ctx, { msPerToken, model })
+    }
+    const windows = budgets.empty ? [] : budgets.windowsFor(facts, perRoute)
+    if (windows.length > 0) return reserve(ctx, body, windows)
+  }
+
+  const plugin: ForwardPlugin = {
+    name: 'tokenLimit',
+    describe() {
+      const parts = budgets.empty ? [] : [`${budgets.describe()} tokens`]
+      if (pacing) parts.push(pacing.describe())
+      return parts.join('; ')
+    },
+    setup(setup) {
+      storage = setup.storage
+      if (setup.route) perRoute = true
+      guard.attach(setup.log)
+      if (!budgets.empty) warnIfPerProcess(setup, 'tokenLimit')
+    },
+    onRequest,
+    async onResponse(ctx, result) {
+      const held = reservations.get(ctx)
+      if (!held || !storage) return
+      const delta = settledTokens(result, held.reserved, held.prompt) - held.reserved
+      if (delta === 0) return
+      const store = storage
+      await guard.run(() => store.adjust(held.specs, delta, held.at), ctx.log, failOpen)
+    },
+  }
+  if (!budgets.empty && streamUsage) {
+    // Costs a parse of every SSE event on the route; the fast path is a set lookup and a substring test.
+    plugin.onChunk = (ctx: ForwardContext, event: SSEEvent) => {
+      if (!hiddenUsage.has(ctx) || !event.data.includes('"usage"') || !USAGE_OBJECT.test(event.data)) return
+      const json = event.json()
+      if (Array.isArray(json?.choices) && json.choices.length === 0 && isRecord(json.usage)) return false
+    }
+  }
+  if (pacing) {
+    plugin.transformStream = (ctx, head) => {
+      const paced = paces.get(ctx)
+      const type = head.headers['content-type']
+      if (!paced || head.status !== 200 || typeof type !== 'string' || !type.startsWith('text/event-stream')) return undefined
+      return new TokenPacer(paced.msPerToken, paced.model, ctx.signal)
+    }
+  }
+  return plugin
 })

@@ -9,7 +9,11 @@ export interface CounterBackend {
 }
 
 interface FixedCounter { value: number; expiresAt: number }
-interface MovingLog { entries: Array<{ at: number; cost: number }> }
+interface MovingLog {
+  entries: Array<{ at: number; cost: number }>
+  /** The longest window this log was used with: entries older than that can never count again. */
+  windowMs: number
+}
 
 /**
  * Counters in this process's memory. JavaScript runs one callback at a time, so every method is
@@ -41,7 +45,11 @@ export class MemoryCounters implements CounterBackend {
       if (refusedBy === undefined && used + cost > window.limit) refusedBy = index
     }
     if (refusedBy !== undefined) {
-      return { allowed: false, windows: states, refusedBy, retryAfterMs: states[refusedBy].resetMs, at: now }
+      // For the refusing window: when it has room for `cost`, which for a moving window may take more
+      // than its oldest entry expiring (a token reservation larger than one expiring entry).
+      const state = states[refusedBy]
+      state.resetMs = this.#waitFor(windows[refusedBy], now, state.used, cost, state.resetMs)
+      return { allowed: false, windows: states, refusedBy, retryAfterMs: state.resetMs, at: now }
     }
     for (const [index, window] of windows.entries()) {
       this.#add(window, cost, now, now)
@@ -77,6 +85,18 @@ export class MemoryCounters implements CounterBackend {
     return { used, resetMs: oldest ? oldest.at + window.windowMs - now : window.windowMs }
   }
 
+  /** Milliseconds until `window` (holding `used`) has room for `cost`; `fallback` when it never will. */
+  #waitFor(window: WindowSpec, now: number, used: number, cost: number, fallback: number): number {
+    if (window.strategy === 'fixed') return fallback
+    const entries = this.#moving.get(window.key)?.entries ?? []
+    let left = used
+    for (const entry of entries) {
+      left -= entry.cost
+      if (left + cost <= window.limit) return Math.max(0, entry.at + window.windowMs - now)
+    }
+    return fallback
+  }
+
   #add(window: WindowSpec, cost: number, at: number, now: number): void {
     if (window.strategy === 'fixed') {
       const counter = this.#fixed.get(window.key)
@@ -89,7 +109,8 @@ export class MemoryCounters implements CounterBackend {
       return
     }
     let log = this.#moving.get(window.key)
-    if (!log) this.#moving.set(window.key, (log = { entries: [] }))
+    if (!log) this.#moving.set(window.key, (log = { entries: [], windowMs: window.windowMs }))
+    else if (log.windowMs < window.windowMs) log.windowMs = window.windowMs
     // Keep entries ordered by time, so expiry can drop from the front.
     let index = log.entries.length
     while (index > 0 && log.entries[index - 1].at > at) index--
@@ -101,7 +122,8 @@ export class MemoryCounters implements CounterBackend {
     for (const [key, counter] of this.#fixed) if (counter.expiresAt <= now) this.#fixed.delete(key)
     for (const [key, log] of this.#moving) {
       const last = log.entries[log.entries.length - 1]
-      if (!last || last.at < now - 86_400_000 * 7) this.#moving.delete(key)
+      // Logs are only trimmed when read, so a key that is never read again (one IP's burst) must go here.
+      if (!last || last.at <= now - log.windowMs) this.#moving.delete(key)
     }
   }
 }

@@ -23,13 +23,28 @@ local function read(key, win, strategy, now)
   return sum, tonumber(members[2]) + win - now
 end`
 
+// For the refusing window: when it has room for the cost (a moving window may need more than its oldest entry to expire).
+const WAIT_FOR = `
+local function wait_for(key, win, strategy, now, used, cost, limit, fallback)
+  if strategy == 'fixed' then return fallback end
+  local members = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+  local left = used
+  for j = 1, #members, 2 do
+    left = left - tonumber(string.match(members[j], ':([^:]+)$'))
+    if left + cost <= limit then return math.max(0, tonumber(members[j + 1]) + win - now) end
+  end
+  return fallback
+end`
+
 const ADD_WINDOW = `
 local function add(key, win, strategy, cost, at, now, id)
   if strategy == 'fixed' then
     local ttl = redis.call('PTTL', key)
     if ttl < 0 then
       if at == now then redis.call('SET', key, cost, 'PX', win) end
-    elseif at >= now + ttl - win then
+    -- The expiry runs on Redis's command clock and 'now' on TIME: they can differ by a millisecond,
+    -- so allow 2 ms, else a settlement made right at the window's start is silently dropped.
+    elseif at >= now + ttl - win - 2 then
       redis.call('INCRBYFLOAT', key, cost)
     end
     return
@@ -41,6 +56,7 @@ end`
 /** KEYS: windows. ARGV: cost, id, then limit, windowMs, strategy per window. */
 const CONSUME = `${NOW}
 ${READ_WINDOW}
+${WAIT_FOR}
 ${ADD_WINDOW}
 local cost = tonumber(ARGV[1])
 local out = {1, 0, now}
@@ -50,7 +66,10 @@ for i = 1, #KEYS do
   local limit = tonumber(ARGV[base]); local win = tonumber(ARGV[base + 1]); local strategy = ARGV[base + 2]
   local used, reset = read(KEYS[i], win, strategy, now)
   table.insert(out, tostring(used)); table.insert(out, reset)
-  if refused == 0 and used + cost > limit then refused = i end
+  if refused == 0 and used + cost > limit then
+    refused = i
+    out[#out] = wait_for(KEYS[i], win, strategy, now, used, cost, limit, reset)
+  end
 end
 if refused > 0 then out[1] = 0; out[2] = refused; return out end
 for i = 1, #KEYS do
