@@ -68,6 +68,8 @@ export const rateLimit = definePlugin((options: RateLimitOptions) => {
 
   const plugin: ForwardPlugin = {
     name: 'rateLimit',
+    // onResponse only looks at the status, to take back counts of requests refused later in the chain.
+    readsResponseBody: false,
     describe: () => `${plan.describe()}${options.strategy === 'fixed-window' ? ', fixed window' : ''}${failOpen ? '' : ', fails closed'}`,
     setup(setup) {
       storage = setup.storage

@@ -268,7 +268,7 @@ export async function forward(request: ForwardRequest): Promise<void> {
   let truncated = false
   let firstByteMs: number | undefined
   let streamError: Error | undefined
-  if (pipeline.collectBody) source!.once('data', () => (firstByteMs = performance.now() - ctx.startedAt))
+  if (pipeline.onResponse.length > 0) source!.once('data', () => (firstByteMs = performance.now() - ctx.startedAt))
   if (chunks) {
     source!.on('data', (chunk: Buffer) => {
       if (truncated) return

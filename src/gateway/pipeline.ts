@@ -58,7 +58,7 @@ export function buildPipeline(route: ResolvedRoute, globalPlugins: readonly Forw
     onResponse,
     onError: having('onError'),
     onChunk: composeChunkHooks(plugins),
-    collectBody: onResponse.length > 0,
+    collectBody: onResponse.some((p) => p.readsResponseBody !== false),
     resendable: wrapUpstream.length > 0,
   }
 }

@@ -157,6 +157,11 @@ export interface ForwardPlugin {
   transformStream?(ctx: ForwardContext, response: ResponseHead): Transform | undefined
   /** After the response has ended or was aborted; never delays the client. */
   onResponse?(ctx: ForwardContext, result: ForwardResult): Awaitable<void>
+  /**
+   * Set `false` when `onResponse` never reads the body (`text`, `json`, `events`, `answer`, `usage`),
+   * so the kernel need not keep response bodies for this plugin. Default true.
+   */
+  readsResponseBody?: boolean
   /** When forwarding failed; may return a response to send instead of the default error. */
   onError?(ctx: ForwardContext, error: Error): Awaitable<void | EarlyResponse>
 }
