@@ -13,10 +13,32 @@ function displayUrl(url: string): string {
   }
 }
 
+/** The dashboard's line in the banner. */
+export interface WebuiBanner {
+  url: string
+  /** Shown only when generated at start: a token from the config or environment is not printed. */
+  token: string | undefined
+  editConfig: boolean
+  workers?: number
+}
+
+function webuiLines(webui: WebuiBanner): string[] {
+  const lines = [
+    webui.token
+      ? `dashboard: ${webui.url}/?token=${webui.token}  (token generated for this run; set AIFD_ADMIN_TOKEN to choose one)`
+      : `dashboard: ${webui.url}  (admin token from webui.token / AIFD_ADMIN_TOKEN)`,
+    `metrics:   ${webui.url}/metrics  (Authorization: Bearer <admin token>)`,
+  ]
+  if (webui.editConfig) lines.push('  config editing is on: whoever has the admin token can change and run the config file')
+  if ((webui.workers ?? 1) > 1) lines.push(`  ⚠ the dashboard and /metrics show worker 1 of ${webui.workers} only`)
+  return lines
+}
+
 /** The startup banner: version, routes, storage, plugins with their key settings. Never a key. */
-export function printBanner(log: ConsolaInstance, config: ResolvedConfig, info: { version: string; url: string; mode: string; workers?: number }): void {
+export function printBanner(log: ConsolaInstance, config: ResolvedConfig, info: { version: string; url: string; mode: string; workers?: number; webui?: WebuiBanner }): void {
   const lines: string[] = [`openai-forward ${info.version} · ${info.mode} · ${info.url}`]
   if (config.configFile) lines.push(`config: ${config.configFile}`)
+  if (info.webui) lines.push(...webuiLines(info.webui))
   lines.push('', 'routes:')
   for (const route of config.routes) {
     const targets = route.targets.map((t) => displayUrl(t.url)).join(', ')

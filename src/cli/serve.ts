@@ -1,3 +1,4 @@
+import cluster from 'node:cluster'
 import { dirname } from 'node:path'
 import { watch, type FSWatcher } from 'node:fs'
 import type { ConsolaInstance } from 'consola'
@@ -5,6 +6,7 @@ import { loadForwardConfig } from '../config/load.ts'
 import type { ResolvedConfig } from '../config/types.ts'
 import { createLogger } from '../logger.ts'
 import { startGateway, type RunningGateway } from '../server.ts'
+import { createMonitorHub, startAdmin, withMonitor, type RunningAdmin } from '../admin/index.ts'
 import { serverOverrides, type ServeFlags } from './args.ts'
 import { printBanner } from './banner.ts'
 import { onShutdownSignal } from './signals.ts'
@@ -16,6 +18,8 @@ export interface ServeOptions extends ServeFlags {
   workers?: number
   /** Print the banner (the cluster primary prints it once instead). */
   banner?: boolean
+  /** Serve the dashboard and /metrics on the admin listener (`--webui`). */
+  webui?: boolean
 }
 
 /** Files whose change reloads the config in dev: the config, `.env`, and the code it imports. */
@@ -25,7 +29,11 @@ const IGNORED = /(^|[/\\])(node_modules|\.git|dist|Log|\.data|coverage)([/\\]|$)
 /** Loads the config and serves it until a signal; in dev mode also watches and hot-reloads. */
 export async function serve(options: ServeOptions): Promise<RunningGateway> {
   if (options.mode === 'dev') process.env.NODE_ENV ??= 'development'
-  const load = (fresh: boolean) => loadForwardConfig({ configFile: options.config, overrides: { server: serverOverrides(options) }, fresh })
+  // With workers, one of them serves the dashboard (it shows that worker's traffic).
+  const hub = options.webui && (!cluster.isWorker || cluster.worker?.id === 1) ? createMonitorHub() : undefined
+  const prepare = (config: ResolvedConfig) => (hub ? withMonitor(config, hub) : config)
+  const loadFile = (configFile: string | undefined, fresh: boolean) => loadForwardConfig({ configFile, overrides: { server: serverOverrides(options) }, fresh }).then(prepare)
+  const load = (fresh: boolean) => loadFile(options.config, fresh)
   let config: ResolvedConfig
   try {
     config = await load(false)
@@ -34,13 +42,25 @@ export async function serve(options: ServeOptions): Promise<RunningGateway> {
   }
   const log = createLogger(config.logLevel, options.mode === 'run' ? undefined : false)
   const running = await startGateway(config, { mode: options.mode, log })
+  let admin: RunningAdmin | undefined
+  if (hub) {
+    try {
+      admin = await startAdmin({ gateway: running, hub, log, loadConfig: (file) => loadFile(file, true) })
+    } catch (error) {
+      await running.close(0)
+      console.error(`aifd: ${(error as Error).message}`)
+      process.exit(1)
+    }
+  }
   if (options.banner !== false) {
-    printBanner(log, config, { version: packageVersion(), url: running.url, mode: options.mode, workers: options.workers })
+    const webui = admin && { url: admin.url, token: admin.tokenGenerated ? admin.token : undefined, editConfig: config.webui.editConfig === true, workers: options.workers }
+    printBanner(log, config, { version: packageVersion(), url: running.url, mode: options.mode, workers: options.workers, webui })
   }
   let watcher: FSWatcher | undefined
   if (options.mode === 'dev') watcher = watchAndReload(running, config, () => load(true), log)
   onShutdownSignal(async () => {
     watcher?.close()
+    await admin?.close()
     await running.close()
   }, log)
   return running
