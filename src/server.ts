@@ -82,7 +82,7 @@ export async function startGateway(config: ResolvedConfig, options: StartOptions
   }
   function update() {
     const address = listener.server.address() as AddressInfo
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+    const host = address.address.includes(':') ? `[${address.address}]` : address.address
     running.port = address.port
     running.url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`
     running.server = listener.server

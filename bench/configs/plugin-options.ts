@@ -1,33 +1,27 @@
-// Option objects for the plugins used by the bench gateway configs.
-//
-// THE PLUGINS' OPTION SHAPES ARE NOT FINAL: this is a best guess, kept in this
-// one file so it is easy to fix. If a gateway scenario fails its smoke request
-// (e.g. 401/403/500 from the gateway), look here first.
-//
-// They are typed loosely on purpose so that `npm run typecheck` does not break
-// while the plugin APIs are still moving; tighten to the real option types
-// (e.g. `satisfies Parameters<typeof keys>[0]`) once they settle.
+// Option objects for the plugins of the bench's full route, typed by the plugins' own option types.
+import type { CacheOptions } from '../../plugins/cache/index.ts'
+import type { ChatLogOptions } from '../../plugins/chatLog/index.ts'
+import type { IpFilterOptions } from '../../plugins/ipFilter/index.ts'
+import type { KeysOptions } from '../../plugins/keys/index.ts'
+import type { RateLimitOptions } from '../../plugins/rateLimit/index.ts'
+import type { RetryOptions } from '../../plugins/retry/index.ts'
+import type { TokenLimitOptions } from '../../plugins/tokenLimit/index.ts'
 
-type Opts = Record<string, any>
+/** Forward key fk-bench stands in for the upstream key sk-bench. */
+export const keysOptions = { keys: ['sk-bench'], forwardKeys: { bench: 'fk-bench' } } satisfies KeysOptions
 
-/** Forward key fk-bench -> upstream key sk-bench. */
-export const keysOptions: Opts = {
-  upstream: ['sk-bench'],
-  forward: { 'fk-bench': { upstream: 'sk-bench' } },
-}
+export const ipFilterOptions = { allow: ['127.0.0.1'] } satisfies IpFilterOptions
 
-export const ipFilterOptions: Opts = { allow: ['127.0.0.1'] }
+/** Very high so it never refuses during the bench: the cost of counting is what is measured. */
+export const rateLimitOptions = { limit: '1000000/minute' } satisfies RateLimitOptions
 
-/** Very high so it never triggers during the bench. */
-export const rateLimitOptions: Opts = { limit: '1000000/minute' }
+/** Very high token budget so it never refuses during the bench. */
+export const tokenLimitOptions = { limit: '1000000000/minute' } satisfies TokenLimitOptions
 
-/** Very high token budget so it never triggers during the bench. */
-export const tokenLimitOptions: Opts = { limit: '1000000000/minute' }
+/** In the full scenario requests don't set `caching`, so every request is a miss (BYPASS). */
+export const cacheOptions = {} satisfies CacheOptions
 
-/** In-memory cache. In the full scenario requests don't set `caching`, so every request misses. */
-export const cacheOptions: Opts = {}
-
-export const retryOptions: Opts = { attempts: 3 }
+export const retryOptions = { attempts: 3 } satisfies RetryOptions
 
 /** The harness creates a temp dir and passes it in BENCH_CHATLOG_DIR (removed afterwards). */
-export const chatLogOptions: Opts = { dir: process.env.BENCH_CHATLOG_DIR ?? '/tmp/openai-forward-bench-chatlog' }
+export const chatLogOptions = { dir: process.env.BENCH_CHATLOG_DIR ?? '/tmp/openai-forward-bench-chatlog' } satisfies ChatLogOptions

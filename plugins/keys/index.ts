@@ -1,6 +1,103 @@
-import { definePlugin } from '../../src/index.ts'
+import { definePlugin, type ForwardContext, type ForwardPlugin, type ResolvedRoute, type UpstreamAttempt, type UpstreamResponse } from '../../src/index.ts'
+import { filteredModelList, keyRejected, modelRefused, retryAfterMs, unauthorized } from './answers.ts'
+import { locationsFor, readCredential, writeCredential, type Locations, type Spot } from './credential.ts'
+import { KeyHealth } from './health.ts'
+import { KeyPool, type PooledKey } from './pool.ts'
+import { resolveKeysOptions, type KeysOptions, type Level } from './options.ts'
+import { digestOf } from './secret.ts'
+import { isModelList, requestModel } from './request.ts'
 
-// Placeholder while the plugin is being written; it refuses to load rather than pretend to work.
-export const keys = definePlugin((_options: Record<string, unknown> = {}) => {
-  throw new Error('the keys plugin is not built yet')
+export type { ForwardKey, KeyLevel, KeysMode, KeysOptions, NamedForwardKey } from './options.ts'
+
+/** Statuses that say the key itself cannot be used right now. */
+const KEY_TROUBLE = new Set([401, 403, 429])
+
+/** What this plugin decided for one request: which pool serves it and where its key goes. */
+interface Plan {
+  level: Level
+  where: Locations
+  spot: Spot | undefined
+  /** A model list the level's restrictions must filter. */
+  filterList: boolean
+}
+
+/**
+ * Forward keys and upstream key pools. Clients send a forward key (`fk-…`); the gateway checks it,
+ * enforces its level's models, and sends one of the level's real keys upstream, round-robin,
+ * skipping keys the upstream just refused. Real keys never reach a client or a log line.
+ */
+export const keys = definePlugin((options: KeysOptions) => {
+  const settings = resolveKeysOptions(options)
+  const allDigests = [...new Set([...settings.levels.values()].flatMap((level) => level.keys.map(digestOf)))]
+  const health = new KeyHealth(allDigests)
+  const pools = new Map([...settings.levels.values()].map((level) => [level, new KeyPool(level, health)]))
+  const locations = new WeakMap<ResolvedRoute, Locations>()
+  const plans = new WeakMap<ForwardContext, Plan>()
+  const usedKeys = new WeakMap<UpstreamAttempt, PooledKey>()
+
+  function locationsOf(route: ResolvedRoute): Locations {
+    let where = locations.get(route)
+    if (!where) locations.set(route, (where = locationsFor(route, settings.headers, settings.query)))
+    return where
+  }
+
+  async function onRequest(ctx: ForwardContext): Promise<Response | void> {
+    const where = locationsOf(ctx.route)
+    const sent = readCredential(ctx, where)
+    const caller = sent ? settings.callers.get(digestOf(sent.key)) : undefined
+    let level: Level
+    if (caller) {
+      level = caller.level
+      ctx.caller = { name: caller.name, level: level.name }
+    } else if (settings.mode === 'open') {
+      level = settings.openLevel!
+    } else if (settings.mode === 'passthrough') {
+      return // The client's own credential (or none) goes upstream untouched.
+    } else {
+      return unauthorized(sent !== undefined, where.headers[0] === 'authorization' ? '`Authorization: Bearer <key>`' : `the \`${where.headers[0]}\` header`)
+    }
+    let filterList = false
+    if (!level.models.all) {
+      const model = await requestModel(ctx)
+      if (model !== undefined && !level.models.allows(model)) return modelRefused(model, level.name)
+      filterList = isModelList(ctx)
+    }
+    plans.set(ctx, { level, where, spot: sent?.spot, filterList })
+  }
+
+  function beforeUpstream(ctx: ForwardContext, attempt: UpstreamAttempt): void {
+    const plan = plans.get(ctx)
+    if (!plan) return
+    const chosen = pools.get(plan.level)!.pick()
+    writeCredential(attempt, plan.where, plan.spot, chosen.key)
+    usedKeys.set(attempt, chosen)
+  }
+
+  async function afterUpstream(ctx: ForwardContext, response: UpstreamResponse): Promise<void> {
+    const used = usedKeys.get(response.attempt)
+    if (!used || !KEY_TROUBLE.has(response.status)) return
+    const wait = (response.status === 429 ? retryAfterMs(response.headers) : undefined) ?? settings.coolDownMs
+    ctx.log.warn(`keys: the upstream answered ${response.status} to key ${used.label}; set aside for ${Math.ceil(wait / 1000)} s`)
+    await health.setAside(used.digest, Date.now() + wait)
+  }
+
+  async function wrapUpstream(ctx: ForwardContext, next: () => Promise<UpstreamResponse>): Promise<UpstreamResponse> {
+    const response = await next()
+    const plan = plans.get(ctx)
+    if (!plan) return response
+    if ((response.status === 401 || response.status === 403) && usedKeys.has(response.attempt)) return keyRejected(response, settings.coolDownMs)
+    return plan.filterList ? filteredModelList(response, plan.level.models) : response
+  }
+
+  const upstreamKeys = allDigests.length
+  const plugin: ForwardPlugin = {
+    name: 'keys',
+    describe: () => `${settings.callers.size} forward key${settings.callers.size === 1 ? '' : 's'}, ${settings.levels.size} level${settings.levels.size === 1 ? '' : 's'}, ${upstreamKeys} upstream key${upstreamKeys === 1 ? '' : 's'}, ${settings.mode}`,
+    setup: (setup) => health.attach(setup.storage, setup.log),
+    onRequest,
+    wrapUpstream,
+    beforeUpstream,
+    afterUpstream,
+  }
+  return plugin
 })

@@ -10,6 +10,7 @@ import type { RoutePipeline } from './pipeline.ts'
 import { ForwardResult, type Outcome } from './result.ts'
 import { SSETap, sseErrorEvent } from './sse.ts'
 import { pickTarget } from './targets.ts'
+import { withoutQuery } from './router.ts'
 import { sendUpstream } from './upstream.ts'
 
 /** Bodies larger than this are not kept for `onResponse` hooks (the client still gets all of it). */
@@ -196,7 +197,7 @@ export async function forward(request: ForwardRequest): Promise<void> {
     failure = controller.signal.reason === TOTAL_TIMEOUT && (isAbort(error) || error === TOTAL_TIMEOUT)
       ? new ForwardError(504, `Upstream total timeout: the request took longer than ${route.timeouts.total} ms`, 'timeout_error', 'upstream_total_timeout')
       : error instanceof ForwardError ? error : upstreamFailure(error, route.timeouts)
-    if (failure.status >= 500) log.warn(`${route.name}: ${ctx.method} ${ctx.url} failed: ${failure.message}`)
+    if (failure.status >= 500) log.warn(`${route.name}: ${ctx.method} ${withoutQuery(ctx.url)} failed: ${failure.message}`)
     for (const plugin of pipeline.onError) {
       try {
         const answer = await plugin.onError!(ctx, failure)
@@ -286,7 +287,7 @@ export async function forward(request: ForwardRequest): Promise<void> {
     streamError = controller.signal.reason === TOTAL_TIMEOUT
       ? new ForwardError(504, `Upstream total timeout: the request took longer than ${route.timeouts.total} ms`, 'timeout_error', 'upstream_total_timeout')
       : upstreamFailure(error, route.timeouts)
-    log.warn(`${route.name}: ${ctx.method} ${ctx.url}: upstream broke mid-response: ${streamError.message}`)
+    log.warn(`${route.name}: ${ctx.method} ${withoutQuery(ctx.url)}: upstream broke mid-response: ${streamError.message}`)
     if (sse && !res.destroyed) {
       out.unpipe(res)
       // Tell the client why the stream ends instead of cutting it silently.

@@ -51,3 +51,9 @@ export function createRouter(routes: readonly ResolvedRoute[]): (path: string) =
     return undefined
   }
 }
+
+/** A path for logs: without its query, which may carry a key (`?key=` on Gemini-style APIs). */
+export function withoutQuery(url: string): string {
+  const q = url.indexOf('?')
+  return q === -1 ? url : url.slice(0, q)
+}

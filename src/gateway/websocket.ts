@@ -10,7 +10,7 @@ import { ForwardError, upstreamFailure } from './errors.ts'
 import { outgoingHeaders } from './headers.ts'
 import type { RoutePipeline } from './pipeline.ts'
 import { ForwardResult, type Outcome } from './result.ts'
-import { normalizePath } from './router.ts'
+import { normalizePath, withoutQuery } from './router.ts'
 import type { GatewayRuntime } from './runtime.ts'
 import { pickTarget } from './targets.ts'
 
@@ -259,7 +259,12 @@ export class WebSocketForwarder {
         await this.#afterUpstream(pipeline, ctx, status, res.headers, res, attempt)
         const body = await readLimited(res, MAX_REFUSAL_BODY)
         upstream.terminate()
-        refuse(socket, status, { ...res.headers, ...ctx.responseHeaders }, body)
+        if (status === 401 || status === 403) {
+          // An upstream that refuses a key may quote part of it; the client never sees an upstream key.
+          refuseWith(socket, new ForwardError(502, "The upstream refused the gateway's credentials", 'upstream_error', 'upstream_key_rejected'), ctx.responseHeaders)
+        } else {
+          refuse(socket, status, { ...res.headers, ...ctx.responseHeaders }, body)
+        }
         resolve(undefined)
       })
       // Stays attached for the whole session: errors after the handshake are handled in #pipe too.
@@ -272,7 +277,7 @@ export class WebSocketForwarder {
         const forwardError = /timed out/i.test(error.message)
           ? new ForwardError(504, `Upstream handshake timeout: no answer within ${route.timeouts.connect + route.timeouts.headers} ms`, 'timeout_error', 'upstream_headers_timeout')
           : upstreamFailure(error, route.timeouts)
-        this.log.warn(`${route.name}: WebSocket ${ctx.url} failed: ${forwardError.message}`)
+        this.log.warn(`${route.name}: WebSocket ${withoutQuery(ctx.url)} failed: ${forwardError.message}`)
         failure = forwardError
         outcome = 'error'
         status = forwardError.status
@@ -354,7 +359,7 @@ export class WebSocketForwarder {
     client.on('error', (e) => ctx.log.debug(`client WebSocket error: ${e.message}`))
     upstream.on('error', (e) => {
       error ??= upstreamFailure(e, ctx.route.timeouts)
-      ctx.log.warn(`${ctx.route.name}: upstream WebSocket ${ctx.url} failed: ${e.message}`)
+      ctx.log.warn(`${ctx.route.name}: upstream WebSocket ${withoutQuery(ctx.url)} failed: ${e.message}`)
       client.terminate()
     })
   }
