@@ -1,11 +1,10 @@
-// Built-in plugins on endpoints other than chat: uploads, binary audio. Plugins still being written
-// elsewhere (their index throws "not built yet") are listed as todo.
+// Built-in plugins on endpoints other than chat: uploads, binary audio.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import OpenAI, { toFile } from 'openai'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { cache, chatLog } from '../../plugins/index.ts'
+import { cache, chatLog, keys } from '../../plugins/index.ts'
 import { speechBytes, startMockUpstream, transcriptText, type MockUpstream } from '../../playground/mock/server.ts'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { sdk } from '../kernel/util.ts'
@@ -22,7 +21,28 @@ afterAll(async () => {
 const countOf = (route: string) => mock.requests.filter((r) => r.route === route).length
 
 describe('keys on uploads', () => {
-  it.todo('keys: a multipart upload with a forward key is checked and sent upstream with the real key (plugins/keys is not built yet)')
+  let gw: TestGateway
+  beforeAll(async () => {
+    gw = await startTestGateway({
+      routes: { openai: { path: '/', target: mock.url, type: 'openai', plugins: [keys({ keys: ['sk-real-upload'], forwardKeys: { alice: 'fk-alice-upload' } })] } },
+    })
+  })
+  afterAll(async () => gw?.stop())
+
+  it('a multipart upload with a forward key goes upstream whole, with the real key', async () => {
+    const audio = Buffer.alloc(64 * 1024, 7)
+    const res = await sdk(gw.url, { apiKey: 'fk-alice-upload' }).audio.transcriptions.create({ model: 'whisper-1', file: await toFile(audio, 'alice.wav') })
+    expect(res.text).toBe(transcriptText('alice.wav', audio))
+    const seen = mock.requests.filter((r) => r.route === 'audio.transcriptions').at(-1)!
+    expect(seen.apiKey).toBe('sk-real-upload')
+  })
+
+  it('an upload with an unknown key is refused before anything reaches the upstream', async () => {
+    const before = countOf('audio.transcriptions')
+    const upload = sdk(gw.url, { apiKey: 'fk-nobody' }).audio.transcriptions.create({ model: 'whisper-1', file: await toFile(Buffer.alloc(1024), 'x.wav') })
+    await expect(upload).rejects.toMatchObject({ status: 401 })
+    expect(countOf('audio.transcriptions')).toBe(before)
+  })
 })
 
 describe('cache on every endpoint', () => {

@@ -139,7 +139,7 @@ describe('closing', () => {
 })
 
 describe('the route pipeline applies to the handshake', () => {
-  it.todo('the keys plugin swaps a forward key on the handshake (plugins/keys is not built yet; the inline keySwap stands in)')
+  // The keys plugin itself on the handshake (header and subprotocol swap, refusals) is tested in test/plugins/keys.test.ts.
 
   it('beforeUpstream swaps the Authorization key; the upstream sees only the real one', async () => {
     const s = await connect(realtimeUrl(), [], auth('sk-client'))
