@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http'
 import type { ConsolaInstance } from 'consola'
 import type { ResolvedRoute } from '../config/types.ts'
 import type { CallerIdentity, ForwardContext } from '../plugin/types.ts'
+import type { RequestAbort } from './abort.ts'
 import { ForwardError } from './errors.ts'
 
 /** Reads a whole request body as text, refusing more than `limit` bytes. */
@@ -43,7 +44,6 @@ export class RequestContext implements ForwardContext {
   caller: CallerIdentity | undefined = undefined
   readonly responseHeaders: Record<string, string> = {}
   readonly state: Record<string, unknown> = {}
-  readonly signal: AbortSignal
   /** The body as text once read (JSON requests), else undefined. */
   bodyText: string | undefined
   #json: unknown = UNREAD
@@ -56,20 +56,23 @@ export class RequestContext implements ForwardContext {
     readonly route: ResolvedRoute,
     readonly url: string,
     readonly upstreamPath: string,
-    readonly controller: AbortController,
+    readonly abort: RequestAbort,
     private readonly routeLog: ConsolaInstance,
   ) {
     this.headers = req.headers
     this.method = req.method ?? 'GET'
     this.remoteAddress = req.socket.remoteAddress ?? ''
     this.clientIp = this.remoteAddress
-    this.signal = controller.signal
     const type = req.headers['content-type']
     this.hasJsonBody = type !== undefined && type.includes('json')
   }
 
   get id(): string {
     return (this.#id ??= randomUUID())
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal
   }
 
   get log(): ConsolaInstance {

@@ -3,6 +3,7 @@ import { Readable, Transform } from 'node:stream'
 import type { ConsolaInstance } from 'consola'
 import { jsonResponse } from '../plugin/respond.ts'
 import type { UpstreamAttempt, UpstreamCall, UpstreamResponse } from '../plugin/types.ts'
+import { RequestAbort } from './abort.ts'
 import { RequestContext, tooLarge } from './context.ts'
 import { ForwardError, isAbort, upstreamFailure } from './errors.ts'
 import { outgoingHeaders, responseHeaderList } from './headers.ts'
@@ -17,6 +18,8 @@ import { sendUpstream } from './upstream.ts'
 const MAX_COLLECTED_BYTES = 16 * 1024 * 1024
 
 const TOTAL_TIMEOUT = Symbol('total timeout')
+
+function noop(): void {}
 
 export interface ForwardRequest {
   req: IncomingMessage
@@ -96,19 +99,19 @@ async function fromWebResponse(response: Response): Promise<{ status: number; he
 export async function forward(request: ForwardRequest): Promise<void> {
   const { req, res, pipeline, log } = request
   const { route } = pipeline
-  const controller = new AbortController()
-  const ctx = new RequestContext(req, route, request.url, request.upstreamPath, controller, log)
+  const abort = new RequestAbort()
+  const ctx = new RequestContext(req, route, request.url, request.upstreamPath, abort, log)
   Object.assign(ctx.responseHeaders, request.baseHeaders)
   ctx.responseHeaders['x-aifd-request-id'] = ctx.id
   const closed = new Promise<void>((resolve) => {
     res.once('close', () => {
-      if (!res.writableFinished) controller.abort()
+      if (!res.writableFinished) abort.abort()
       resolve()
     })
   })
   let totalTimer: NodeJS.Timeout | undefined
   if (route.timeouts.total !== undefined) {
-    totalTimer = setTimeout(() => controller.abort(TOTAL_TIMEOUT), route.timeouts.total).unref()
+    totalTimer = setTimeout(() => abort.abort(TOTAL_TIMEOUT), route.timeouts.total).unref()
   }
 
   let attempts = 0
@@ -145,7 +148,7 @@ export async function forward(request: ForwardRequest): Promise<void> {
       }
 
       const call: UpstreamCall = async () => {
-        if (controller.signal.aborted) throw controller.signal.reason ?? new DOMException('aborted', 'AbortError')
+        if (abort.aborted) throw abort.reason
         // undici destroys a stream body when an attempt fails, even one it never read (refused connection).
         if (body instanceof Readable && attempts > 0 && (req.readableDidRead || req.destroyed || body !== req)) {
           throw new ForwardError(502, 'The upstream failed after the upload was sent; an upload cannot be sent twice, so it was not retried', 'upstream_error', 'upload_not_retryable')
@@ -166,14 +169,16 @@ export async function forward(request: ForwardRequest): Promise<void> {
             url: attempt.target + attempt.path,
             headers: attempt.headers,
             body,
-            signal: controller.signal,
+            signal: abort,
           })
         } catch (error) {
           // Hooks see one error type with stable codes (upstream_unreachable, upstream_headers_timeout, …).
-          if (controller.signal.aborted) throw error
+          if (abort.aborted) throw error
           throw upstreamFailure(error, route.timeouts)
         }
         headersMs = performance.now() - ctx.startedAt
+        // A client that leaves while hooks still run destroys this body with an error; never unhandled.
+        raw.body.on('error', noop)
         const response: UpstreamResponse = { status: raw.status, headers: raw.headers, body: raw.body, attempt }
         for (const plugin of pipeline.afterUpstream) await plugin.afterUpstream!(ctx, response)
         return response
@@ -188,13 +193,13 @@ export async function forward(request: ForwardRequest): Promise<void> {
       upstream = await next()
     }
   } catch (error) {
-    if (controller.signal.aborted && controller.signal.reason !== TOTAL_TIMEOUT) {
+    if (abort.aborted && abort.reason !== TOTAL_TIMEOUT) {
       // The client went away: the normal end of this request, not a failure.
       clearTimeout(totalTimer)
       settle(pipeline, ctx, () => endResult('aborted', 0, {}, false, undefined))
       return closed
     }
-    failure = controller.signal.reason === TOTAL_TIMEOUT && (isAbort(error) || error === TOTAL_TIMEOUT)
+    failure = abort.reason === TOTAL_TIMEOUT && (isAbort(error) || error === TOTAL_TIMEOUT)
       ? new ForwardError(504, `Upstream total timeout: the request took longer than ${route.timeouts.total} ms`, 'timeout_error', 'upstream_total_timeout')
       : error instanceof ForwardError ? error : upstreamFailure(error, route.timeouts)
     if (failure.status >= 500) log.warn(`${route.name}: ${ctx.method} ${withoutQuery(ctx.url)} failed: ${failure.message}`)
@@ -241,7 +246,8 @@ export async function forward(request: ForwardRequest): Promise<void> {
     }
   }
   if (res.destroyed) {
-    source?.destroy()
+    // Destroying an upstream body emits 'error'; with no listener that would take the process down.
+    source?.on('error', noop).destroy()
     clearTimeout(totalTimer)
     settle(pipeline, ctx, () => endResult('aborted', status, headers, false, undefined))
     return closed
@@ -283,8 +289,8 @@ export async function forward(request: ForwardRequest): Promise<void> {
   for (const transform of transforms) out = out.pipe(transform)
   out.pipe(res)
   source!.once('error', (error: Error) => {
-    if (controller.signal.aborted && controller.signal.reason !== TOTAL_TIMEOUT) return
-    streamError = controller.signal.reason === TOTAL_TIMEOUT
+    if (abort.aborted && abort.reason !== TOTAL_TIMEOUT) return
+    streamError = abort.reason === TOTAL_TIMEOUT
       ? new ForwardError(504, `Upstream total timeout: the request took longer than ${route.timeouts.total} ms`, 'timeout_error', 'upstream_total_timeout')
       : upstreamFailure(error, route.timeouts)
     log.warn(`${route.name}: ${ctx.method} ${withoutQuery(ctx.url)}: upstream broke mid-response: ${streamError.message}`)

@@ -31,7 +31,8 @@ export interface UpstreamRequest {
   url: string
   headers: Record<string, string | string[] | undefined>
   body: string | Buffer | Readable | null
-  signal: AbortSignal
+  /** Aborts the upstream call (an EventEmitter emitting 'abort', as undici accepts). */
+  signal: import('node:events').EventEmitter & { aborted: boolean }
 }
 
 export interface RawUpstreamResponse {

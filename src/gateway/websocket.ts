@@ -5,6 +5,7 @@ import { Readable } from 'node:stream'
 import type { ConsolaInstance } from 'consola'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
 import type { UpstreamAttempt, UpstreamResponse } from '../plugin/types.ts'
+import { RequestAbort } from './abort.ts'
 import { RequestContext } from './context.ts'
 import { ForwardError, upstreamFailure } from './errors.ts'
 import { outgoingHeaders } from './headers.ts'
@@ -146,9 +147,9 @@ export class WebSocketForwarder {
 
   async #forward(pipeline: RoutePipeline, req: IncomingMessage, socket: Duplex, head: Buffer, url: string, upstreamPath: string): Promise<void> {
     const { route } = pipeline
-    const controller = new AbortController()
-    const ctx = new RequestContext(req, route, url, upstreamPath, controller, this.log)
-    const clientGone = () => controller.abort()
+    const abort = new RequestAbort()
+    const ctx = new RequestContext(req, route, url, upstreamPath, abort, this.log)
+    const clientGone = () => abort.abort()
     socket.once('close', clientGone)
 
     let outcome: Outcome = 'complete'
@@ -201,7 +202,7 @@ export class WebSocketForwarder {
     } catch (error) {
       return refuseAndSettle(error instanceof ForwardError ? error : new ForwardError(500, 'Internal gateway error', 'api_error', 'internal_error'))
     }
-    if (controller.signal.aborted) {
+    if (abort.aborted) {
       outcome = 'aborted'
       return settle()
     }
@@ -234,7 +235,7 @@ export class WebSocketForwarder {
       followRedirects: false,
     })
     const abortHandshake = () => upstream.terminate()
-    controller.signal.addEventListener('abort', abortHandshake, { once: true })
+    abort.once('abort', abortHandshake)
 
     const accepted = await new Promise<IncomingMessage | undefined>((resolve) => {
       let decided = false
@@ -270,7 +271,7 @@ export class WebSocketForwarder {
       // Stays attached for the whole session: errors after the handshake are handled in #pipe too.
       upstream.on('error', (error) => {
         if (decided) return
-        if (controller.signal.aborted) {
+        if (abort.aborted) {
           outcome = 'aborted'
           return decide(undefined)
         }
@@ -285,13 +286,13 @@ export class WebSocketForwarder {
         decide(undefined)
       })
     })
-    controller.signal.removeEventListener('abort', abortHandshake)
+    abort.off('abort', abortHandshake)
     if (!accepted) return settle()
     headersMs = performance.now() - ctx.startedAt
     status = 101
     responseHeaders = accepted.headers
     await this.#afterUpstream(pipeline, ctx, 101, accepted.headers, Readable.from([]), attempt)
-    if (socket.destroyed || !socket.readable || !socket.writable || controller.signal.aborted) {
+    if (socket.destroyed || !socket.readable || !socket.writable || abort.aborted) {
       upstream.close(1001, 'client went away')
       outcome = 'aborted'
       return settle()

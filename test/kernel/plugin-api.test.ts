@@ -208,6 +208,28 @@ describe('changing the outgoing request', () => {
   })
 })
 
+describe('a client that leaves while hooks run', () => {
+  it('a client gone during a slow afterUpstream hook ends the request quietly; the gateway keeps serving', async () => {
+    const rec = recorder()
+    const slow: ForwardPlugin = { name: 'slow', afterUpstream: () => new Promise((r) => setTimeout(r, 300)) }
+    const gw = await gateway([slow, rec])
+    const controller = new AbortController()
+    const pending = fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      // The upstream is still streaming when the client leaves, so its body is cut while the hook runs.
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'x-mock-chunk-delay-ms': '50' },
+      body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'leaving' }], stream: true }),
+      signal: controller.signal,
+    })
+    setTimeout(() => controller.abort(), 100)
+    await expect(pending).rejects.toThrow()
+    await until(() => rec.results.length === 1)
+    expect(rec.results[0].outcome).toBe('aborted')
+    const after = await sdk(gw.url).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'still here' }] })
+    expect(after.choices[0].message.content).toBe(expectedReply('still here'))
+  })
+})
+
 describe('the response stream', () => {
   it('onChunk can drop and replace SSE events', async () => {
     const shout: ForwardPlugin = {
