@@ -1,3 +1,4 @@
+import { SlidingLog } from './sliding-log.ts'
 import type { ConsumeResult, WindowSpec, WindowState } from './types.ts'
 
 /** Atomic counter operations, implemented once per kind of backend. */
@@ -9,11 +10,6 @@ export interface CounterBackend {
 }
 
 interface FixedCounter { value: number; expiresAt: number }
-interface MovingLog {
-  entries: Array<{ at: number; cost: number }>
-  /** The longest window this log was used with: entries older than that can never count again. */
-  windowMs: number
-}
 
 /**
  * Counters in this process's memory. JavaScript runs one callback at a time, so every method is
@@ -21,7 +17,7 @@ interface MovingLog {
  */
 export class MemoryCounters implements CounterBackend {
   #fixed = new Map<string, FixedCounter>()
-  #moving = new Map<string, MovingLog>()
+  #moving = new Map<string, SlidingLog>()
   #sweeper = setInterval(() => this.#sweep(), 60_000).unref()
 
   async incr(key: string, amount: number, ttlMs: number): Promise<number> {
@@ -77,20 +73,28 @@ export class MemoryCounters implements CounterBackend {
     }
     const log = this.#moving.get(window.key)
     if (!log) return { used: 0, resetMs: window.windowMs }
-    const start = now - window.windowMs
-    while (log.entries.length > 0 && log.entries[0].at <= start) log.entries.shift()
-    let used = 0
-    for (const entry of log.entries) used += entry.cost
-    const oldest = log.entries[0]
-    return { used, resetMs: oldest ? oldest.at + window.windowMs - now : window.windowMs }
+    const used = log.usedSince(now - log.windowMs)
+    const oldest = log.oldest
+    if (window.windowMs === log.windowMs) return { used, resetMs: oldest === undefined ? window.windowMs : oldest + window.windowMs - now }
+    // The same key used with a shorter window than its longest: count that window's entries alone.
+    let inWindow = 0
+    let first: number | undefined
+    for (const entry of log.entries()) {
+      if (entry.at <= now - window.windowMs) continue
+      first ??= entry.at
+      inWindow += entry.cost
+    }
+    return { used: inWindow, resetMs: first === undefined ? window.windowMs : first + window.windowMs - now }
   }
 
   /** Milliseconds until `window` (holding `used`) has room for `cost`; `fallback` when it never will. */
   #waitFor(window: WindowSpec, now: number, used: number, cost: number, fallback: number): number {
     if (window.strategy === 'fixed') return fallback
-    const entries = this.#moving.get(window.key)?.entries ?? []
+    const log = this.#moving.get(window.key)
+    if (!log) return fallback
     let left = used
-    for (const entry of entries) {
+    for (const entry of log.entries()) {
+      if (entry.at <= now - window.windowMs) continue
       left -= entry.cost
       if (left + cost <= window.limit) return Math.max(0, entry.at + window.windowMs - now)
     }
@@ -108,22 +112,21 @@ export class MemoryCounters implements CounterBackend {
       }
       return
     }
+    // Units counted at a time already outside the window no longer count: nothing to settle.
+    if (at <= now - window.windowMs) return
     let log = this.#moving.get(window.key)
-    if (!log) this.#moving.set(window.key, (log = { entries: [], windowMs: window.windowMs }))
+    if (!log) this.#moving.set(window.key, (log = new SlidingLog(window.windowMs)))
     else if (log.windowMs < window.windowMs) log.windowMs = window.windowMs
-    // Keep entries ordered by time, so expiry can drop from the front.
-    let index = log.entries.length
-    while (index > 0 && log.entries[index - 1].at > at) index--
-    log.entries.splice(index, 0, { at, cost })
+    log.add(at, cost)
   }
 
   #sweep(): void {
     const now = Date.now()
     for (const [key, counter] of this.#fixed) if (counter.expiresAt <= now) this.#fixed.delete(key)
     for (const [key, log] of this.#moving) {
-      const last = log.entries[log.entries.length - 1]
+      const newest = log.newest
       // Logs are only trimmed when read, so a key that is never read again (one IP's burst) must go here.
-      if (!last || last.at <= now - log.windowMs) this.#moving.delete(key)
+      if (newest === undefined || newest <= now - log.windowMs) this.#moving.delete(key)
     }
   }
 }
