@@ -28,13 +28,12 @@ export interface StoredAnswer {
 }
 
 /**
- * A stored answer. The hit path reads one of these and writes it out without parsing or tokenising:
- * streams are kept as their raw SSE text, JSON bodies as the parsed value (the storage layer parses
- * the stored record anyway, and `jsonResponse` writes it back in one `JSON.stringify`).
+ * A stored answer. The hit path reads one of these and writes it out without parsing, serialising or
+ * tokenising: streams are kept as their raw SSE text, JSON bodies as their text.
  */
 export interface CacheEntry {
   /** Layout version: an entry of another layout is a miss, never misread. */
-  v: 1
+  v: 2
   /** When it was stored (ms since the epoch), for `Age`. */
   storedAt: number
   status: number
@@ -43,8 +42,8 @@ export interface CacheEntry {
   sse?: string
   /** Whether that stream ended with a usage chunk (`stream_options.include_usage`). */
   usageChunk?: boolean
-  /** The body, for an answer that came as JSON. */
-  json?: unknown
+  /** The body's text (decoded), for an answer that came as JSON. */
+  jsonText?: string
   /** A streamed chat or legacy completion, assembled, to answer a JSON request from it. */
   answer?: StoredAnswer
 }
@@ -105,7 +104,7 @@ export function entryFromResult(result: ForwardResult, endpoint: Endpoint, maxBy
   const text = result.text()
   if (text === undefined || text.length === 0 || Buffer.byteLength(text) > maxBytes) return undefined
   const type = result.headers['content-type']
-  const base = { v: 1 as const, storedAt: Date.now(), status: result.status, contentType: typeof type === 'string' ? type : 'application/json' }
+  const base = { v: 2 as const, storedAt: Date.now(), status: result.status, contentType: typeof type === 'string' ? type : 'application/json' }
   if (result.stream) {
     const events = result.events() ?? []
     if (events.length === 0 || events.some(isErrorEvent)) return undefined
@@ -115,5 +114,5 @@ export function entryFromResult(result: ForwardResult, endpoint: Endpoint, maxBy
   }
   const json = result.json()
   if (json === undefined || (isRecord(json) && json.error !== undefined && json.error !== null)) return undefined
-  return { ...base, json }
+  return { ...base, jsonText: result.text() }
 }

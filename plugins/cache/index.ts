@@ -194,7 +194,7 @@ export const cache = definePlugin((options: CacheOptions | void) => {
         // Storage down: answer from upstream rather than fail the request.
         ctx.log.warn(`cache read failed, going upstream: ${(error as Error).message}`)
       }
-      if (entry?.v === 1) {
+      if (entry?.v === 2) {
         const response = replay(entry, lookup.want)
         if (response) {
           recent?.touch(lookup.key)

@@ -1,4 +1,4 @@
-import { jsonResponse, streamResponse } from '../../src/index.ts'
+import { jsonResponse, textResponse } from '../../src/index.ts'
 import type { CacheEntry, StoredAnswer, StoredChoice } from './entry.ts'
 import type { Endpoint } from './key.ts'
 
@@ -105,13 +105,14 @@ export function renderSSE(answer: StoredAnswer, withUsage: boolean): string {
 export function replay(entry: CacheEntry, want: Want): Response | undefined {
   if (entry.sse !== undefined) {
     if (want.endpoint === 'other' || (want.stream && (want.usage === entry.usageChunk || !entry.answer))) {
-      return streamResponse([entry.sse], { ...SSE_HEADERS, 'content-type': entry.contentType }, entry.status)
+      return textResponse(entry.status, entry.sse, { ...SSE_HEADERS, 'content-type': entry.contentType })
     }
     if (!entry.answer) return undefined
     if (!want.stream) return jsonResponse(entry.status, renderJson(entry.answer))
-    return streamResponse([renderSSE(entry.answer, want.usage)], SSE_HEADERS, entry.status)
+    return textResponse(entry.status, renderSSE(entry.answer, want.usage), SSE_HEADERS)
   }
-  if (want.endpoint === 'other' || !want.stream) return jsonResponse(entry.status, entry.json, { 'content-type': entry.contentType })
-  const answer = answerFromJson(want.endpoint, entry.json)
-  return answer && streamResponse([renderSSE(answer, want.usage)], SSE_HEADERS, entry.status)
+  if (entry.jsonText === undefined) return undefined
+  if (want.endpoint === 'other' || !want.stream) return textResponse(entry.status, entry.jsonText, { 'content-type': entry.contentType })
+  const answer = answerFromJson(want.endpoint, JSON.parse(entry.jsonText))
+  return answer && textResponse(entry.status, renderSSE(answer, want.usage), SSE_HEADERS)
 }

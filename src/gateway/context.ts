@@ -49,7 +49,6 @@ export class RequestContext implements ForwardContext {
   #json: unknown = UNREAD
   #jsonChanged = false
   #reading: Promise<unknown> | undefined
-  #log: ConsolaInstance | undefined
 
   constructor(
     readonly req: IncomingMessage,
@@ -76,7 +75,8 @@ export class RequestContext implements ForwardContext {
   }
 
   get log(): ConsolaInstance {
-    return (this.#log ??= this.routeLog.withTag(this.id.slice(0, 8)))
+    // The shared logger: a tagged one per request would cost a consola instance each time.
+    return this.routeLog
   }
 
   /** Reads the body as text (once), if the request carries JSON. */

@@ -5,6 +5,8 @@ import { countChatTokens, countTokens } from '../tokenizer.ts'
 import { assembleAnswer, type AssembledAnswer, type Usage } from './assemble.ts'
 import { parseSSE } from './sse.ts'
 
+const NOT_PARSED = Symbol('not parsed')
+
 export type { AssembledAnswer, AssembledChoice, ToolCall, Usage } from './assemble.ts'
 
 /** How the exchange ended. */
@@ -71,6 +73,7 @@ export class ForwardResult {
   readonly #chunks: Buffer[] | undefined
   readonly #requestJson: unknown
   #text: string | undefined
+  #json: unknown = NOT_PARSED
   #events: SSEEvent[] | undefined
   #answer: AssembledAnswer | undefined | null = null
 
@@ -111,13 +114,15 @@ export class ForwardResult {
   /** The response body parsed as JSON (non-stream responses). */
   json<T = any>(): T | undefined {
     if (this.stream) return undefined
-    const text = this.text()
-    if (!text) return undefined
-    try {
-      return JSON.parse(text) as T
-    } catch {
-      return undefined
+    if (this.#json === NOT_PARSED) {
+      const text = this.text()
+      try {
+        this.#json = text ? JSON.parse(text) : undefined
+      } catch {
+        this.#json = undefined
+      }
     }
+    return this.#json as T | undefined
   }
 
   /** Every SSE event of a streamed response, in order. */

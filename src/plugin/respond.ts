@@ -9,6 +9,11 @@ export function jsonResponse(status: number, body: unknown, headers: HeaderInit 
   return new FastResponse(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } })
 }
 
+/** A response whose body is already text (e.g. JSON or SSE kept serialised by a cache): written as is. */
+export function textResponse(status: number, text: string, headers: HeaderInit = {}): Response {
+  return new FastResponse(text, { status, headers })
+}
+
 /** An error in OpenAI's shape: `{"error":{"message","type","param","code"}}`. */
 export function errorResponse(status: number, message: string, type: OpenAIErrorType = 'invalid_request_error', code: string | null = null, headers: HeaderInit = {}): Response {
   return jsonResponse(status, { error: { message, type, param: null, code } }, headers)

@@ -106,7 +106,7 @@ export interface ForwardContext {
   readonly responseHeaders: Record<string, string>
   /** Free per-request state for plugins; namespace keys by plugin name. */
   readonly state: Record<string, unknown>
-  /** The route's logger, tagged with the request id. */
+  /** The gateway's logger (include `ctx.id` in a message when it matters which request it was). */
   readonly log: ConsolaInstance
 }
 

@@ -35,7 +35,7 @@ class NamespacedStorage implements PluginStorage {
   ) {}
 
   async get<T>(key: string): Promise<T | null> {
-    const stored = await this.kv.getItem(this.namespace + key)
+    const stored = this.driver === 'memory' ? await this.kv.getItemRaw(this.namespace + key) : await this.kv.getItem(this.namespace + key)
     if (!isEnvelope(stored)) return null
     if (stored.e !== undefined && stored.e <= Date.now()) {
       void this.kv.removeItem(this.namespace + key).catch(() => {})
@@ -48,6 +48,12 @@ class NamespacedStorage implements PluginStorage {
     const ttl = options?.ttl
     const envelope: Envelope = ttl ? { v: value, e: Date.now() + ttl } : { v: value }
     // The redis driver takes ttl in seconds and expires natively; the envelope covers the others.
+    if (this.driver === 'memory') {
+      // In memory the value is kept as it is, not serialised: reading it costs nothing, so values
+      // read from storage must be treated as immutable.
+      await this.kv.setItemRaw(this.namespace + key, envelope)
+      return
+    }
     await this.kv.setItem(this.namespace + key, envelope as never, ttl ? { ttl: Math.ceil(ttl / 1000) } : undefined)
   }
 

@@ -46,6 +46,7 @@ export interface PluginStorage {
   readonly driver: string
   /** Whether other processes see the same data (Redis). Counters on memory and fs are per process. */
   readonly shared: boolean
+  /** The stored value, or null. Treat it as immutable: the memory driver returns the stored object itself. */
   get<T = unknown>(key: string): Promise<T | null>
   set(key: string, value: unknown, options?: SetOptions): Promise<void>
   remove(key: string): Promise<void>
