@@ -35,13 +35,25 @@ export const ipFilter = definePlugin((options: IpFilterOptions) => {
   const trusted: BlockList | undefined = trustProxy === true ? compileAddresses(LOOPBACK, `${FIELD}.trustProxy`)
     : Array.isArray(trustProxy) ? compileAddresses(trustProxy, `${FIELD}.trustProxy`) : undefined
 
+  // Verdicts per client address: a gateway sees the same few addresses again and again, and a
+  // BlockList check builds a SocketAddress each time. Bounded, so spoofed variety cannot grow it.
+  const verdicts = new Map<string, boolean>()
+
+  function isRefused(client: ReturnType<typeof clientAddressOf>): boolean {
+    if (client.address === undefined) return allow !== undefined
+    let refused = verdicts.get(client.text)
+    if (refused === undefined) {
+      refused = (deny !== undefined && inList(deny, client.address)) || (allow !== undefined && !inList(allow, client.address))
+      if (verdicts.size >= 10_000) verdicts.clear()
+      verdicts.set(client.text, refused)
+    }
+    return refused
+  }
+
   function onRequest(ctx: ForwardContext): Response | void {
     const client = clientAddressOf(ctx.remoteAddress, ctx.headers['x-forwarded-for'], trusted)
     ctx.clientIp = client.text
-    const refused = client.address === undefined
-      ? allow !== undefined
-      : (deny !== undefined && inList(deny, client.address)) || (allow !== undefined && !inList(allow, client.address))
-    if (refused) return errorResponse(403, `Your address (${client.text || 'unknown'}) may not use this gateway.`, 'permission_error', 'ip_forbidden')
+    if (isRefused(client)) return errorResponse(403, `Your address (${client.text || 'unknown'}) may not use this gateway.`, 'permission_error', 'ip_forbidden')
   }
 
   const parts = [allowed && `allow ${allowed.length}`, denied && `deny ${denied.length}`, trusted && `trust proxy ${trustProxy === true ? 'loopback' : (trustProxy as readonly string[]).length}`]

@@ -25,14 +25,17 @@ export class StorageGuard {
 
   /**
    * The operation's result, or `undefined` when the storage failed or did not answer in time.
+   * `local`: the storage is this process's memory (not shared), so no timeout is needed.
    * An operation that times out may still complete later: it then counts a request that was let
    * through (fail open) or refused (fail closed); both err on the safe side.
    */
-  async run<T>(operation: () => Promise<T>, log: Logger, failOpen: boolean): Promise<T | undefined> {
+  async run<T>(operation: () => Promise<T>, log: Logger, failOpen: boolean, local = false): Promise<T | undefined> {
     let timer: NodeJS.Timeout | undefined
     try {
-      const timeout = new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(resolve, STORAGE_TIMEOUT_MS, TIMED_OUT)))
-      const result = await Promise.race([operation(), timeout])
+      // In-process counters answer at once and cannot go away: no timer to arm per request.
+      const result = local
+        ? await operation()
+        : await Promise.race([operation(), new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(resolve, STORAGE_TIMEOUT_MS, TIMED_OUT)))])
       if (result === TIMED_OUT) throw new Error(`no answer within ${STORAGE_TIMEOUT_MS} ms`)
       if (this.#down) {
         this.#down = false

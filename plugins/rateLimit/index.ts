@@ -59,7 +59,7 @@ export const rateLimit = definePlugin((options: RateLimitOptions) => {
     if (windows.length === 0) return
     const specs = windows.map((w) => w.spec)
     const store = storage
-    const result = await guard.run(() => store.consume(specs, 1), ctx.log, failOpen)
+    const result = await guard.run(() => store.consume(specs, 1), ctx.log, failOpen, !store.shared)
     if (!result) return failOpen ? undefined : unavailable('rateLimit')
     setLimitHeaders(ctx.responseHeaders, 'requests', windows, result)
     if (!result.allowed) return refusal('requests', windows, result, 1)
@@ -84,7 +84,7 @@ export const rateLimit = definePlugin((options: RateLimitOptions) => {
       const request = counted.get(ctx)
       if (!request || !storage || result.attempts > 0 || result.status !== 429) return
       const store = storage
-      await guard.run(() => store.adjust(request.specs, -1, request.at), ctx.log, failOpen)
+      await guard.run(() => store.adjust(request.specs, -1, request.at), ctx.log, failOpen, !store.shared)
     },
   }
   return plugin

@@ -92,7 +92,7 @@ export const tokenLimit = definePlugin((options: TokenLimitOptions) => {
     }
     const specs = windows.map((w) => w.spec)
     const store = storage
-    const result = await guard.run(() => store.consume(specs, cost), ctx.log, failOpen)
+    const result = await guard.run(() => store.consume(specs, cost), ctx.log, failOpen, !store.shared)
     if (!result) return failOpen ? undefined : unavailable('tokenLimit')
     setLimitHeaders(ctx.responseHeaders, 'tokens', windows, result)
     if (!result.allowed) return refusal('tokens', windows, result, cost)
@@ -143,7 +143,7 @@ export const tokenLimit = definePlugin((options: TokenLimitOptions) => {
       const delta = settledTokens(result, held.reserved, held.prompt) - held.reserved
       if (delta === 0) return
       const store = storage
-      await guard.run(() => store.adjust(held.specs, delta, held.at), ctx.log, failOpen)
+      await guard.run(() => store.adjust(held.specs, delta, held.at), ctx.log, failOpen, !store.shared)
     },
   }
   if (!budgets.empty && streamUsage) {
