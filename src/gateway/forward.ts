@@ -7,7 +7,7 @@ import { RequestAbort } from './abort.ts'
 import { RequestContext, tooLarge } from './context.ts'
 import { ForwardError, isAbort, upstreamFailure } from './errors.ts'
 import { outgoingHeaders, responseHeaderList } from './headers.ts'
-import type { RoutePipeline } from './pipeline.ts'
+import { settle, type RoutePipeline } from './pipeline.ts'
 import { ForwardResult, type Outcome } from './result.ts'
 import { SSETap, sseErrorEvent } from './sse.ts'
 import { pickTarget } from './targets.ts'
@@ -58,22 +58,6 @@ function isJsonType(type: string | string[] | undefined): boolean {
 
 function isSSEType(type: string | string[] | undefined): boolean {
   return typeof type === 'string' && type.startsWith('text/event-stream')
-}
-
-/** Runs every `onResponse` hook after the exchange ended; a failing hook is logged, never thrown. */
-function settle(pipeline: RoutePipeline, ctx: RequestContext, result: () => ForwardResult): void {
-  if (pipeline.onResponse.length === 0) return
-  const ended = result()
-  for (const plugin of pipeline.onResponse) {
-    try {
-      const done = plugin.onResponse!(ctx, ended)
-      if (done && typeof (done as Promise<void>).catch === 'function') {
-        ;(done as Promise<void>).catch((error: unknown) => ctx.log.error(`plugin ${plugin.name} onResponse failed:`, error))
-      }
-    } catch (error) {
-      ctx.log.error(`plugin ${plugin.name} onResponse failed:`, error)
-    }
-  }
 }
 
 /** Flattens a web Response's headers and body for writing to the Node response. */

@@ -1,5 +1,6 @@
 import type { ResolvedRoute } from '../config/types.ts'
 import type { ChunkVerdict, ForwardContext, ForwardPlugin, SSEEvent } from '../plugin/types.ts'
+import type { ForwardResult } from './result.ts'
 
 /**
  * A route's plugin chain, flattened into one array per hook once per loaded config, so a request
@@ -60,5 +61,24 @@ export function buildPipeline(route: ResolvedRoute, globalPlugins: readonly Forw
     onChunk: composeChunkHooks(plugins),
     collectBody: onResponse.some((p) => p.readsResponseBody !== false),
     resendable: wrapUpstream.length > 0,
+  }
+}
+
+/**
+ * Runs every `onResponse` hook once the exchange has ended; the result is only built when some
+ * hook exists. A failing hook is logged, never thrown: it must not touch the client's response.
+ */
+export function settle(pipeline: RoutePipeline, ctx: ForwardContext, result: () => ForwardResult): void {
+  if (pipeline.onResponse.length === 0) return
+  const ended = result()
+  for (const plugin of pipeline.onResponse) {
+    try {
+      const done = plugin.onResponse!(ctx, ended)
+      if (done && typeof (done as Promise<void>).catch === 'function') {
+        ;(done as Promise<void>).catch((error: unknown) => ctx.log.error(`plugin ${plugin.name} onResponse failed:`, error))
+      }
+    } catch (error) {
+      ctx.log.error(`plugin ${plugin.name} onResponse failed:`, error)
+    }
   }
 }

@@ -9,7 +9,7 @@ import { RequestAbort } from './abort.ts'
 import { RequestContext } from './context.ts'
 import { ForwardError, upstreamFailure } from './errors.ts'
 import { outgoingHeaders } from './headers.ts'
-import type { RoutePipeline } from './pipeline.ts'
+import { settle, type RoutePipeline } from './pipeline.ts'
 import { ForwardResult, type Outcome } from './result.ts'
 import { normalizePath, withoutQuery } from './router.ts'
 import type { GatewayRuntime } from './runtime.ts'
@@ -161,30 +161,18 @@ export class WebSocketForwarder {
     let failure: Error | undefined
     let headersMs: number | undefined
     let firstByteMs: number | undefined
-    const settle = () => {
-      if (pipeline.onResponse.length === 0) return
-      const result = new ForwardResult({
+    const finish = () =>
+      settle(pipeline, ctx, () => new ForwardResult({
         route, status, headers: responseHeaders, stream: false, outcome, error: failure, attempts, target, answeredBy,
         timings: { headersMs, firstByteMs, totalMs: performance.now() - ctx.startedAt },
         body: undefined, bodyTruncated: false, requestJson: undefined,
-      })
-      for (const plugin of pipeline.onResponse) {
-        try {
-          const done = plugin.onResponse!(ctx, result)
-          if (done && typeof (done as Promise<void>).catch === 'function') {
-            ;(done as Promise<void>).catch((error: unknown) => ctx.log.error(`plugin ${plugin.name} onResponse failed:`, error))
-          }
-        } catch (error) {
-          ctx.log.error(`plugin ${plugin.name} onResponse failed:`, error)
-        }
-      }
-    }
+      }))
     const refuseAndSettle = (error: ForwardError) => {
       failure = error
       outcome = 'error'
       status = error.status
       refuseWith(socket, error, ctx.responseHeaders)
-      settle()
+      finish()
     }
 
     // 1. onRequest: the same gatekeepers as HTTP (IP filter, keys, rate limits). An answer refuses the upgrade.
@@ -196,7 +184,7 @@ export class WebSocketForwarder {
           status = answer.status
           answer.headers.forEach((value, name) => (responseHeaders[name] = value))
           refuse(socket, answer.status, { ...responseHeaders, ...ctx.responseHeaders }, Buffer.from(await answer.arrayBuffer()))
-          return settle()
+          return finish()
         }
       }
     } catch (error) {
@@ -204,7 +192,7 @@ export class WebSocketForwarder {
     }
     if (abort.aborted) {
       outcome = 'aborted'
-      return settle()
+      return finish()
     }
 
     // 2. beforeUpstream on the one attempt (key swap). A handshake is not retried.
@@ -287,7 +275,7 @@ export class WebSocketForwarder {
       })
     })
     abort.off('abort', abortHandshake)
-    if (!accepted) return settle()
+    if (!accepted) return finish()
     headersMs = performance.now() - ctx.startedAt
     status = 101
     responseHeaders = accepted.headers
@@ -295,7 +283,7 @@ export class WebSocketForwarder {
     if (socket.destroyed || !socket.readable || !socket.writable || abort.aborted) {
       upstream.close(1001, 'client went away')
       outcome = 'aborted'
-      return settle()
+      return finish()
     }
     socket.off('close', clientGone)
 
@@ -311,7 +299,7 @@ export class WebSocketForwarder {
       }, (end) => {
         outcome = end.outcome
         failure = end.error
-        settle()
+        finish()
         resolve()
       }))
     })
