@@ -71,7 +71,6 @@ export class ForwardResult {
   readonly request: unknown
   readonly #route: ResolvedRoute
   readonly #chunks: Buffer[] | undefined
-  readonly #requestJson: unknown
   #text: string | undefined
   #json: unknown = NOT_PARSED
   #events: SSEEvent[] | undefined
@@ -90,7 +89,6 @@ export class ForwardResult {
     this.bodyTruncated = init.bodyTruncated
     this.#route = init.route
     this.#chunks = init.body
-    this.#requestJson = init.requestJson
     this.request = init.requestJson
   }
 
@@ -151,7 +149,7 @@ export class ForwardResult {
   usage(): Usage | undefined {
     const answer = this.answer()
     if (answer?.usage) return answer.usage
-    const request = this.#requestJson as { model?: string; messages?: any[]; prompt?: unknown; input?: unknown; tools?: unknown } | undefined
+    const request = this.request as { model?: string; messages?: any[]; prompt?: unknown; input?: unknown; tools?: unknown } | undefined
     if (!answer || !request) return undefined
     const model = request.model
     const prompt = Array.isArray(request.messages)
