@@ -28,10 +28,62 @@ function encoder(name: EncodingName): Tiktoken {
   return enc
 }
 
+/**
+ * Recent counts by encoding and text. A chat re-sends its whole history every turn, so most of a
+ * prompt's messages were counted a moment ago; the memo turns those into a map lookup.
+ */
+const memo = new Map<string, number>()
+/** Bounded by the characters it holds (about 8 MB), not by entries: messages can be long. */
+const MEMO_CHARS = 4_000_000
+const MEMO_MIN_LENGTH = 32
+let memoChars = 0
+
+const SLICE = 1024
+
+/**
+ * BPE merges cost quadratic time in the length of one pre-token, so a prompt that is one long run
+ * without spaces (20 000 × "x" took 0.35 s) could stall the event loop. Long texts are counted in
+ * slices of about 1 KB, cut at whitespace where there is some: counts stay within a token or two per
+ * slice of exact, and no single encode is long.
+ */
+function encodeLength(encoding: EncodingName, text: string): number {
+  const enc = encoder(encoding)
+  if (text.length <= SLICE) return enc.encode(text, 'all').length
+  let total = 0
+  for (let start = 0; start < text.length; ) {
+    let end = Math.min(start + SLICE, text.length)
+    if (end < text.length) {
+      const space = text.lastIndexOf(' ', end)
+      if (space > start + SLICE / 2) end = space
+    }
+    total += enc.encode(text.slice(start, end), 'all').length
+    start = end
+  }
+  return total
+}
+
 /** Counts the tokens of `text` with the encoding `model` uses. */
 export function countTokens(text: string, model?: string): number {
   if (!text) return 0
-  return encoder(encodingForModel(model)).encode(text, 'all').length
+  const encoding = encodingForModel(model)
+  if (text.length < MEMO_MIN_LENGTH) return encodeLength(encoding, text)
+  const key = `${encoding}:${text}`
+  let count = memo.get(key)
+  if (count === undefined) {
+    count = encodeLength(encoding, text)
+    if (key.length > MEMO_CHARS) return count
+    memoChars += key.length
+    // Evict the least recently used until the new entry fits.
+    for (const oldest of memo.keys()) {
+      if (memoChars <= MEMO_CHARS) break
+      memo.delete(oldest)
+      memoChars -= oldest.length
+    }
+  } else {
+    memo.delete(key)
+  }
+  memo.set(key, count)
+  return count
 }
 
 interface ChatMessageLike {
