@@ -105,6 +105,8 @@ function contentText(content: unknown): string {
 export function countChatTokens(messages: readonly ChatMessageLike[], model?: string, tools?: unknown): number {
   let total = 3
   for (const message of messages) {
+    // The upstream judges malformed messages; counting just skips what is not a message.
+    if (typeof message !== 'object' || message === null) continue
     total += 3
     total += countTokens(message.role ?? '', model)
     total += countTokens(contentText(message.content), model)

@@ -185,7 +185,7 @@ export async function forward(request: ForwardRequest): Promise<void> {
     }
     failure = abort.reason === TOTAL_TIMEOUT && (isAbort(error) || error === TOTAL_TIMEOUT)
       ? new ForwardError(504, `Upstream total timeout: the request took longer than ${route.timeouts.total} ms`, 'timeout_error', 'upstream_total_timeout')
-      : error instanceof ForwardError ? error : upstreamFailure(error, route.timeouts)
+      : error instanceof ForwardError ? error : internalFailure(error, log)
     if (failure.status >= 500) log.warn(`${route.name}: ${ctx.method} ${withoutQuery(ctx.url)} failed: ${failure.message}`)
     for (const plugin of pipeline.onError) {
       try {
@@ -292,6 +292,15 @@ export async function forward(request: ForwardRequest): Promise<void> {
   clearTimeout(totalTimer)
   const outcome: Outcome = streamError ? 'error' : res.writableFinished ? 'complete' : 'aborted'
   settle(pipeline, ctx, () => endResult(outcome, status, headers, sse, chunks, truncated, firstByteMs, streamError))
+}
+
+/**
+ * Upstream failures reach here already as ForwardErrors (call() maps them), so anything else was
+ * thrown by a hook: a bug to log in full, and a plain 500 for the client, whose request was fine.
+ */
+function internalFailure(error: unknown, log: ConsolaInstance): ForwardError {
+  log.error('a plugin hook threw while handling a request:', error)
+  return new ForwardError(500, 'The gateway failed while handling this request', 'api_error', 'internal_error')
 }
 
 function errorAsResponse(error: ForwardError): Response {

@@ -208,6 +208,32 @@ describe('changing the outgoing request', () => {
   })
 })
 
+describe('a hook that throws', () => {
+  it('is a 500 internal_error for that request (not blamed on the upstream), and the gateway keeps serving', async () => {
+    const buggy: ForwardPlugin = {
+      name: 'buggy',
+      async onRequest(ctx) {
+        const body = await ctx.json()
+        if (body?.explode) (null as unknown as { role: string }).role
+      },
+    }
+    const gw = await gateway([buggy])
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], explode: true }),
+    })
+    expect(res.status).toBe(500)
+    const body = await res.json()
+    expectOpenAIError(body)
+    expect(body.error.code).toBe('internal_error')
+    expect(body.error.message).not.toMatch(/role|null/)
+    expect(mock.requests).toHaveLength(0)
+    const after = await sdk(gw.url).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'fine' }] })
+    expect(after.choices[0].message.content).toBe(expectedReply('fine'))
+  })
+})
+
 describe('a client that leaves while hooks run', () => {
   it('a client gone during a slow afterUpstream hook ends the request quietly; the gateway keeps serving', async () => {
     const rec = recorder()
