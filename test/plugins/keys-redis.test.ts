@@ -5,37 +5,24 @@ import { randomUUID } from 'node:crypto'
 import OpenAI, { APIError } from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { keys } from '../../plugins/index.ts'
-import { startMockUpstream, type MockUpstream } from '../../playground/mock/server.ts'
-import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
-import { hasRedis, startRedis, type TestRedis } from '../helpers/redis.ts'
+import type { MockUpstream } from '../../playground/mock/server.ts'
+import type { TestGateway } from '../helpers/gateway.ts'
+import { hasRedis, type TestRedis } from '../helpers/redis.ts'
+import { twoInstancesOnRedis } from '../helpers/shared-redis.ts'
 
 const BAD = 'sk-bad-REDIS-secret-111'
 const OK = 'sk-ok-REDIS-secret-222'
 
 describe.skipIf(!hasRedis)('keys on Redis', () => {
+  const shared = twoInstancesOnRedis((urls) => ({
+      storage: { driver: 'redis' as const, url: urls.redis },
+      routes: { openai: { path: '/', target: urls.mock, plugins: [keys({ keys: [BAD, OK], forwardKeys: { alice: 'fk-alice' }, coolDown: '60s' })] } },
+    }))
   let redis: TestRedis
   let mock: MockUpstream
   let one: TestGateway
   let two: TestGateway
-
-  beforeAll(async () => {
-    redis = await startRedis()
-    mock = await startMockUpstream({ port: 0 })
-    const config = () => ({
-      storage: { driver: 'redis' as const, url: redis.url },
-      routes: { openai: { path: '/', target: mock.url, plugins: [keys({ keys: [BAD, OK], forwardKeys: { alice: 'fk-alice' }, coolDown: '60s' })] } },
-    })
-    // Two gateways, each with its own storage client: two instances sharing one Redis.
-    one = await startTestGateway(config())
-    two = await startTestGateway(config())
-  })
-
-  afterAll(async () => {
-    await one?.stop()
-    await two?.stop()
-    await mock?.close()
-    await redis?.stop()
-  })
+  beforeAll(() => void ({ redis, mock, one, two } = shared))
 
   const chat = (gw: TestGateway, id: string) =>
     new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'fk-alice', maxRetries: 0, defaultHeaders: { 'x-test-id': id } })

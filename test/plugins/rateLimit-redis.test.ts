@@ -3,41 +3,28 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { rateLimit } from '../../plugins/index.ts'
-import { startMockUpstream, type MockUpstream } from '../../playground/mock/server.ts'
-import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
-import { hasRedis, startRedis, type TestRedis } from '../helpers/redis.ts'
+import type { MockUpstream } from '../../playground/mock/server.ts'
+import type { TestGateway } from '../helpers/gateway.ts'
+import { hasRedis, type TestRedis } from '../helpers/redis.ts'
+import { twoInstancesOnRedis } from '../helpers/shared-redis.ts'
 import { burst, callerFromHeader, chat, count, edgeBurst, sleep, type Sent } from './rateLimit-helpers.ts'
 
 describe.skipIf(!hasRedis)('rateLimit on Redis', () => {
+  const shared = twoInstancesOnRedis((urls) => ({
+      storage: { driver: 'redis' as const, url: urls.redis },
+      plugins: [callerFromHeader],
+      routes: {
+        openai: { path: '/', target: urls.mock, plugins: [rateLimit({ limit: '50/minute' })] },
+        moving: { path: '/moving', target: urls.mock, plugins: [rateLimit({ limit: '5/2seconds' })] },
+        open: { path: '/open', target: urls.mock, plugins: [rateLimit({ limit: '3/minute' })] },
+        closed: { path: '/closed', target: urls.mock, plugins: [rateLimit({ limit: '3/minute', failOpen: false })] },
+      },
+    }))
   let redis: TestRedis
   let mock: MockUpstream
   let one: TestGateway
   let two: TestGateway
-
-  beforeAll(async () => {
-    redis = await startRedis()
-    mock = await startMockUpstream({ port: 0 })
-    const config = () => ({
-      storage: { driver: 'redis' as const, url: redis.url },
-      plugins: [callerFromHeader],
-      routes: {
-        openai: { path: '/', target: mock.url, plugins: [rateLimit({ limit: '50/minute' })] },
-        moving: { path: '/moving', target: mock.url, plugins: [rateLimit({ limit: '5/2seconds' })] },
-        open: { path: '/open', target: mock.url, plugins: [rateLimit({ limit: '3/minute' })] },
-        closed: { path: '/closed', target: mock.url, plugins: [rateLimit({ limit: '3/minute', failOpen: false })] },
-      },
-    })
-    // Two gateways, each with its own storage and Redis client: two instances sharing one Redis.
-    one = await startTestGateway(config())
-    two = await startTestGateway(config())
-  })
-
-  afterAll(async () => {
-    await one?.stop()
-    await two?.stop()
-    await mock?.close()
-    await redis?.stop()
-  })
+  beforeAll(() => void ({ redis, mock, one, two } = shared))
 
   const caller = () => `caller-${randomUUID()}`
 

@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { countChatTokens } from '../../src/index.ts'
 import { createGatewayStorage, type GatewayStorage } from '../../src/storage/create.ts'
 import { tokenLimit } from '../../plugins/index.ts'
-import { startMockUpstream, type MockUpstream } from '../../playground/mock/server.ts'
-import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
-import { hasRedis, startRedis, type TestRedis } from '../helpers/redis.ts'
+import type { MockUpstream } from '../../playground/mock/server.ts'
+import type { TestGateway } from '../helpers/gateway.ts'
+import { hasRedis, type TestRedis } from '../helpers/redis.ts'
+import { twoInstancesOnRedis } from '../helpers/shared-redis.ts'
 import { callerFromHeader, sleep } from './rateLimit-helpers.ts'
 
 const MODEL = 'gpt-4o-mini'
@@ -16,29 +17,16 @@ const messages = [{ role: 'user' as const, content: 'Count me' }]
 const PROMPT = countChatTokens(messages, MODEL)
 
 describe.skipIf(!hasRedis)('tokenLimit on Redis', () => {
+  const shared = twoInstancesOnRedis((urls) => ({
+      storage: { driver: 'redis' as const, url: urls.redis },
+      plugins: [callerFromHeader, tokenLimit({ limit: '3000/minute' })],
+      routes: { openai: { path: '/', target: urls.mock } },
+    }))
   let redis: TestRedis
   let mock: MockUpstream
   let one: TestGateway
   let two: TestGateway
-
-  beforeAll(async () => {
-    redis = await startRedis()
-    mock = await startMockUpstream({ port: 0 })
-    const config = () => ({
-      storage: { driver: 'redis' as const, url: redis.url },
-      plugins: [callerFromHeader, tokenLimit({ limit: '3000/minute' })],
-      routes: { openai: { path: '/', target: mock.url } },
-    })
-    one = await startTestGateway(config())
-    two = await startTestGateway(config())
-  })
-
-  afterAll(async () => {
-    await one?.stop()
-    await two?.stop()
-    await mock?.close()
-    await redis?.stop()
-  })
+  beforeAll(() => void ({ redis, mock, one, two } = shared))
 
   it('a budget settled on one instance is what the other sees', async () => {
     const caller = `caller-${randomUUID()}`
