@@ -2,29 +2,12 @@ import { assertConfig, definePlugin, type ForwardContext, type ForwardPlugin, ty
 import { refusal, setLimitHeaders, unavailable } from './answer.ts'
 import { StorageGuard } from './guard.ts'
 import { warnIfPerProcess } from './shared.ts'
-import { factsOf, LimitPlan, requestModel, type LimitRule, type LimitScope, type LimitStrategy, type Rate } from './rules.ts'
+import { factsOf, LimitPlan, requestModel, type SharedLimitOptions } from './rules.ts'
 
-export type { LimitRule, LimitScope, LimitStrategy, Rate } from './rules.ts'
+export type { LimitRule, LimitScope, LimitStrategy, Rate, SharedLimitOptions } from './rules.ts'
 
-/** Options of the `rateLimit` plugin (requests per period). */
-export interface RateLimitOptions {
-  /** Requests allowed per period for every caller: `"60/minute"`, `"100/2minutes"`, `"60/minute;600/hour"` (all must hold). */
-  limit?: Rate
-  /** Who shares a counter: `key` (each caller; per IP when no caller is known), `ip`, `route` or `global`. Default `key`. */
-  scope?: LimitScope
-  /** `moving-window` (a true sliding window, no burst at a window edge) or `fixed-window`. Default `moving-window`. */
-  strategy?: LimitStrategy
-  /** Extra limits per model, counted per scope and model, e.g. `{ 'gpt-4o': '10/minute' }`; `'gpt-4o*'` matches by prefix. */
-  models?: Record<string, Rate>
-  /** Replaces `limit` for callers at a level (set by the `keys` plugin), e.g. `{ basic: '20/minute', pro: '600/minute' }`. */
-  levels?: Record<string, Rate>
-  /** Replaces `limit` (and `levels`) for one caller by name, e.g. `{ 'batch-job': '5/second' }`. */
-  callers?: Record<string, Rate>
-  /** More limits, each with its own scope, strategy and match, e.g. `[{ limit: '1000/minute', scope: 'global' }]`. */
-  limits?: readonly LimitRule[]
-  /** When the storage (Redis) cannot be reached: `true` serves requests unlimited, `false` refuses them with 503 `limiter_unavailable`. Default `true`. */
-  failOpen?: boolean
-}
+/** Options of the `rateLimit` plugin: requests per period (see `SharedLimitOptions` for each field). */
+export interface RateLimitOptions extends SharedLimitOptions {}
 
 const FIELD = 'plugins.rateLimit'
 

@@ -41,15 +41,27 @@ export interface LimitRule {
   caller?: string
 }
 
-/** The options both limit plugins share; each plugin documents them for its own unit. */
+/**
+ * The options both limit plugins share. A unit is a request for `rateLimit` and a token for
+ * `tokenLimit` (`'100k/minute'`: k and m suffixes count thousands and millions).
+ */
 export interface SharedLimitOptions {
+  /** Units allowed per period for every caller: `'60/minute'`, `'100/2minutes'`, `'60/minute;600/hour'` (all must hold). */
   limit?: Rate
+  /** Who shares a counter: `key` (each caller; per IP when no caller is known), `ip`, `route` or `global`. Default `key`. */
   scope?: LimitScope
+  /** `moving-window` (a true sliding window, no burst at a window edge) or `fixed-window`. Default `moving-window`. */
   strategy?: LimitStrategy
+  /** Extra limits per model, counted per scope and model, e.g. `{ 'gpt-4o': '10/minute' }`; `'gpt-4o*'` matches by prefix. */
   models?: Record<string, Rate>
+  /** Replaces `limit` for callers at a level (set by the `keys` plugin), e.g. `{ basic: '20/minute', pro: '600/minute' }`. */
   levels?: Record<string, Rate>
+  /** Replaces `limit` (and `levels`) for one caller by name, e.g. `{ 'batch-job': '5/second' }`. */
   callers?: Record<string, Rate>
+  /** More limits, each with its own scope, strategy and match, e.g. `[{ limit: '1000/minute', scope: 'global' }]`. */
   limits?: readonly LimitRule[]
+  /** When the storage (Redis) cannot be reached: `true` serves requests unlimited, `false` refuses them with 503 `limiter_unavailable`. Default `true`. */
+  failOpen?: boolean
 }
 
 /** What a request is, as far as choosing its limits goes. */

@@ -2,29 +2,15 @@ import { assertConfig, definePlugin, errorResponse, type ForwardContext, type Fo
 import { limitText, refusal, setLimitHeaders, unavailable } from '../rateLimit/answer.ts'
 import { StorageGuard } from '../rateLimit/guard.ts'
 import { warnIfPerProcess } from '../rateLimit/shared.ts'
-import { factsOf, LimitPlan, type ChosenWindow, type LimitRule, type LimitScope, type LimitStrategy, type Rate } from '../rateLimit/rules.ts'
+import { factsOf, LimitPlan, type ChosenWindow, type Rate, type SharedLimitOptions } from '../rateLimit/rules.ts'
 import { completionReserve, promptTokens, settledTokens, type GenerationBody } from './estimate.ts'
 import { PacePlan, type PaceOptions } from './pace.ts'
 import { TokenPacer } from './pacer.ts'
 
 export type { PaceOptions } from './pace.ts'
 
-/** Options of the `tokenLimit` plugin: token budgets, and output pacing. */
-export interface TokenLimitOptions {
-  /** Token budget (prompt + completion) per period for every caller: `'100k/minute'`, `'100k/minute;1m/day'` (all must hold). */
-  limit?: Rate
-  /** Who shares a budget: `key` (each caller; per IP when no caller is known), `ip`, `route` or `global`. Default `key`. */
-  scope?: LimitScope
-  /** `moving-window` (true sliding window) or `fixed-window`. Default `moving-window`. */
-  strategy?: LimitStrategy
-  /** Extra budgets per model, counted per scope and model, e.g. `{ 'gpt-4o': '30k/minute' }`; `'gpt-4o*'` matches by prefix. */
-  models?: Record<string, Rate>
-  /** Replaces `limit` for callers at a level (set by the `keys` plugin), e.g. `{ pro: '1m/minute' }`. */
-  levels?: Record<string, Rate>
-  /** Replaces `limit` (and `levels`) for one caller by name. */
-  callers?: Record<string, Rate>
-  /** More budgets, each with its own scope, strategy and match, e.g. `[{ limit: '2m/minute', scope: 'global' }]`. */
-  limits?: readonly LimitRule[]
+/** Options of the `tokenLimit` plugin: token budgets (see `SharedLimitOptions`; a unit is a token), and output pacing. */
+export interface TokenLimitOptions extends SharedLimitOptions {
   /** Tokens reserved for the answer when the request sets no `max_tokens` / `max_completion_tokens` / `max_output_tokens`. Default 1000. */
   defaultMaxTokens?: number
   /**
@@ -35,8 +21,6 @@ export interface TokenLimitOptions {
   streamUsage?: boolean
   /** Output pacing: stream answers at most this fast, e.g. `'60/second'`, or per model, level and caller. */
   pace?: Rate | PaceOptions
-  /** When the storage (Redis) cannot be reached: `true` serves requests unlimited, `false` refuses them with 503 `limiter_unavailable`. Default `true`. */
-  failOpen?: boolean
 }
 
 const FIELD = 'plugins.tokenLimit'
