@@ -24,7 +24,7 @@ export interface ServeOptions extends ServeFlags {
 
 /** Files whose change reloads the config in dev: the config, `.env`, and the code it imports. */
 const WATCHED = /\.(ts|mts|cts|js|mjs|cjs|json)$|(^|[/\\])\.env/
-const IGNORED = /(^|[/\\])(node_modules|\.git|dist|Log|\.data|coverage)([/\\]|$)/
+const IGNORED = /(^|[/\\])(node_modules|\.git|dist|Log|\.data|coverage)([/\\]|$)|\.aifd-reload-/
 
 /** Loads the config and serves it until a signal; in dev mode also watches and hot-reloads. */
 export async function serve(options: ServeOptions): Promise<RunningGateway> {

@@ -1,5 +1,5 @@
-import { resolve } from 'node:path'
-import { existsSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
+import { copyFileSync, existsSync, rmSync } from 'node:fs'
 import { loadConfig } from 'c12'
 import { ConfigError } from './errors.ts'
 import { resolveConfig } from './resolve.ts'
@@ -19,6 +19,8 @@ export interface LoadOptions {
   fresh?: boolean
 }
 
+let reloads = 0
+
 /**
  * Loads `forward.config.{ts,mjs,js,json}` with c12 (`.env` first, `$development`/`$production`
  * overrides), then applies defaults and validates. Throws `ConfigError` naming the field and file.
@@ -28,12 +30,17 @@ export async function loadForwardConfig(options: LoadOptions = {}): Promise<Reso
   if (options.configFile && !existsSync(resolve(cwd, options.configFile))) {
     throw new ConfigError('--config', `no such file: ${resolve(cwd, options.configFile)}`)
   }
+  const file = options.configFile ? resolve(cwd, options.configFile) : undefined
+  // Node caches native ES modules by URL for the life of the process, so a fresh load of a
+  // .mjs/.js config reads a copy under a new name (next to it, so its relative imports still work).
+  const copy = options.fresh && file && /\.m?js$/.test(file) ? join(dirname(file), `.aifd-reload-${process.pid}-${++reloads}-${basename(file)}`) : undefined
   let loaded
   try {
+    if (copy) copyFileSync(file!, copy)
     loaded = await loadConfig<ForwardConfig>({
       name: 'forward',
       cwd,
-      configFile: options.configFile ? resolve(cwd, options.configFile).replace(/\.(c|m)?[jt]s$|\.json$/, '') : undefined,
+      configFile: copy ?? file,
       rcFile: false,
       globalRc: false,
       packageJson: false,
@@ -42,10 +49,12 @@ export async function loadForwardConfig(options: LoadOptions = {}): Promise<Reso
       jitiOptions: options.fresh ? { moduleCache: false, fsCache: false } : undefined,
     })
   } catch (error) {
-    const file = options.configFile ? resolve(cwd, options.configFile) : cwd
-    throw new ConfigError('(file)', `could not load the config: ${(error as Error).message}`, file)
+    throw new ConfigError('(file)', `could not load the config: ${(error as Error).message}`, file ?? cwd)
+  } finally {
+    if (copy) rmSync(copy, { force: true })
   }
-  const resolved = resolveConfig(loaded.config, loaded.configFile && existsSync(loaded.configFile) ? loaded.configFile : undefined)
+  const loadedFile = copy ? file : loaded.configFile
+  const resolved = resolveConfig(loaded.config, loadedFile && existsSync(loadedFile) ? loadedFile : undefined)
   return applyOverrides(resolved, options.overrides)
 }
 

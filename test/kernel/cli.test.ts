@@ -1,3 +1,4 @@
+import http from 'node:http'
 // The `aifd` CLI as a user runs it: a child process serving a config file from a temp folder.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
@@ -199,6 +200,25 @@ export default defineForwardConfig({
     // 4. Fixing it serves the fixed config.
     writeFileSync(join(dir, 'forward.config.ts'), config('/v1'))
     expect(await until(async () => (await get('/echo/e')).status === 200 && mock.requests.at(-1)!.path === '/v1/echo/e', 8000, 100)).toBe(true)
+    cli.child.kill('SIGTERM')
+    expect(await cli.exited).toBe(0)
+  })
+})
+
+describe('aifd dev: a new port in the config', () => {
+  it('re-listens on the new port and lets the old one go', async () => {
+    const [first, second] = [await freePort(), await freePort()]
+    const config = (port: number) => `export default { routes: { openai: { path: '/', target: ${JSON.stringify(mock.url)} } }, server: { port: ${port}, host: '127.0.0.1' } }\n`
+    const dir = project('dev-port', { 'forward.config.mjs': config(first) })
+    const cli = aifd(['dev', '--config', 'forward.config.mjs'], dir)
+    await healthy(first, cli)
+    writeFileSync(join(dir, 'forward.config.mjs'), config(second))
+    await healthy(second, cli)
+    // A new client on the old port is refused (a fresh connection: no pooled keep-alive socket).
+    const old = await new Promise<string>((resolve) => {
+      http.get({ host: '127.0.0.1', port: first, path: '/healthz', agent: false }, (res) => { res.resume(); resolve('answered') }).on('error', () => resolve('refused'))
+    })
+    expect(old).toBe('refused')
     cli.child.kill('SIGTERM')
     expect(await cli.exited).toBe(0)
   })
