@@ -1,3 +1,4 @@
+import { ofetch, type FetchResponse } from 'ofetch'
 import type { RunningGateway } from '../index.ts'
 
 /** What the playground posts: a request to send through one route of the gateway. */
@@ -26,13 +27,16 @@ export async function playgroundProxy(running: RunningGateway, input: Playground
     headers.authorization = `Bearer ${input.apiKey}`
     if (route.dialect === 'anthropic') headers['x-api-key'] = input.apiKey
   }
-  let answer: Response
+  let answer: FetchResponse<ReadableStream<Uint8Array>>
   try {
-    answer = await fetch(`${running.url}${route.prefix}${input.path}`, { method: 'POST', headers, body: JSON.stringify(input.body), signal })
+    // ofetch serialises the body, never retries a POST, and hands the answer over as a stream.
+    answer = await ofetch.raw(`${running.url}${route.prefix}${input.path}`, {
+      method: 'POST', headers, body: JSON.stringify(input.body), signal, responseType: 'stream', ignoreResponseError: true, retry: 0,
+    })
   } catch (error) {
     return Response.json({ error: { message: `the gateway could not be reached: ${(error as Error).message}` } }, { status: 502 })
   }
-  return new Response(answer.body, {
+  return new Response(answer._data ?? null, {
     status: answer.status,
     headers: { 'content-type': answer.headers.get('content-type') ?? 'application/octet-stream', 'cache-control': 'no-cache' },
   })
