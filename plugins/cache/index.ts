@@ -149,6 +149,9 @@ export const cache = definePlugin((options: CacheOptions | void) => {
     else flight.fail(result?.error?.message ?? 'The shared upstream answer failed', (result?.error as { code?: string } | undefined)?.code ?? 'upstream_error')
   }
 
+  /** Answers being written to storage right now. */
+  const writes = new Set<Promise<void>>()
+
   async function store(miss: Miss, entry: CacheEntry): Promise<void> {
     try {
       await storage!.set(miss.key, entry, { ttl: config.ttlMs })
@@ -169,6 +172,7 @@ export const cache = definePlugin((options: CacheOptions | void) => {
 
     setup(ctx) {
       storage = ctx.storage
+      const disposeAfterWrites = async () => void (await Promise.allSettled([...writes]))
       const limit = config.maxEntries ?? (ctx.storage.driver === 'memory' ? MEMORY_MAX_ENTRIES : undefined)
       if (limit !== undefined) recent ??= new RecentKeys(limit)
       if (!config.byDefault) {
@@ -176,6 +180,7 @@ export const cache = definePlugin((options: CacheOptions | void) => {
           if (route.type === 'general') ctx.log.warn(`route ${route.name} is general (no \`caching\` field): the cache stays off there unless default: true`)
         }
       }
+      return disposeAfterWrites
     },
 
     async onRequest(ctx) {
@@ -232,11 +237,11 @@ export const cache = definePlugin((options: CacheOptions | void) => {
       if (!entry) return failFlight(miss, result)
       // Waiters first: storing may take a network round trip.
       miss.flight?.complete(entry)
-      try {
-        await store(miss, entry)
-      } catch (error) {
-        ctx.log.warn(`cache write failed: ${(error as Error).message}`)
-      }
+      const write = store(miss, entry).catch((error: Error) => ctx.log.warn(`cache write failed: ${error.message}`))
+      // Kept until done, so a shutdown or reload waits for answers still being written.
+      writes.add(write)
+      await write
+      writes.delete(write)
     },
   }
 })
