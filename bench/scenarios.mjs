@@ -40,36 +40,28 @@ export function chatHeaders(key, stream) {
  * @typedef {{ id: string, title: string, gateway: string | null, stream: boolean, targets: TargetDef[], warmCache?: boolean }} ScenarioDef
  */
 
+/**
+ * A scenario that runs one gateway config against the bare passthrough, both JSON or both streamed.
+ * @param {string} id @param {string} title @param {string} gateway @param {boolean} stream
+ * @param {string} key the key the gateway's clients send (the passthrough always gets the real one)
+ * @returns {ScenarioDef}
+ */
+function gatewayVsPassthrough(id, title, gateway, stream, key) {
+  return {
+    id, title, gateway, stream,
+    targets: [
+      { name: `gateway(${gateway})`, proc: `gateway:${gateway}`, key, stream, role: 'subject' },
+      { name: 'passthrough', proc: 'passthrough', key: 'sk-bench', stream, role: 'baseline' },
+    ],
+  }
+}
+
 /** @type {ScenarioDef[]} */
 export const SCENARIOS = [
-  {
-    id: 'json-bare', title: 'JSON, bare route', gateway: 'bare', stream: false,
-    targets: [
-      { name: 'gateway(bare)', proc: 'gateway:bare', key: 'sk-bench', stream: false, role: 'subject' },
-      { name: 'passthrough', proc: 'passthrough', key: 'sk-bench', stream: false, role: 'baseline' },
-    ],
-  },
-  {
-    id: 'sse-bare', title: 'SSE (20 chunks), bare route', gateway: 'bare', stream: true,
-    targets: [
-      { name: 'gateway(bare)', proc: 'gateway:bare', key: 'sk-bench', stream: true, role: 'subject' },
-      { name: 'passthrough', proc: 'passthrough', key: 'sk-bench', stream: true, role: 'baseline' },
-    ],
-  },
-  {
-    id: 'json-full', title: 'JSON, all plugins (cache miss)', gateway: 'full', stream: false,
-    targets: [
-      { name: 'gateway(full)', proc: 'gateway:full', key: 'fk-bench', stream: false, role: 'subject' },
-      { name: 'passthrough', proc: 'passthrough', key: 'sk-bench', stream: false, role: 'baseline' },
-    ],
-  },
-  {
-    id: 'sse-full', title: 'SSE (20 chunks), all plugins', gateway: 'full', stream: true,
-    targets: [
-      { name: 'gateway(full)', proc: 'gateway:full', key: 'fk-bench', stream: true, role: 'subject' },
-      { name: 'passthrough', proc: 'passthrough', key: 'sk-bench', stream: true, role: 'baseline' },
-    ],
-  },
+  gatewayVsPassthrough('json-bare', 'JSON, bare route', 'bare', false, 'sk-bench'),
+  gatewayVsPassthrough('sse-bare', 'SSE (20 chunks), bare route', 'bare', true, 'sk-bench'),
+  gatewayVsPassthrough('json-full', 'JSON, all plugins (cache miss)', 'full', false, 'fk-bench'),
+  gatewayVsPassthrough('sse-full', 'SSE (20 chunks), all plugins', 'full', true, 'fk-bench'),
   {
     id: 'cache-hit', title: 'JSON, cache hit (caching: true, warmed)', gateway: 'cache-hit', stream: false, warmCache: true,
     targets: [
