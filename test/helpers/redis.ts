@@ -70,3 +70,22 @@ export async function startRedis(): Promise<TestRedis> {
     },
   }
 }
+
+/** Keys matching `pattern` on the Redis server at `port` (SCAN, so it never blocks the server). */
+export function redisKeys(port: number, pattern: string): string[] {
+  const out = spawnSync('redis-cli', ['-p', String(port), '--scan', '--pattern', pattern], { encoding: 'utf8' }).stdout ?? ''
+  return out.split('\n').filter(Boolean)
+}
+
+/**
+ * Waits until some node has a key matching `pattern`. A gateway writes to storage after the response
+ * has gone out (never delaying the client), so another instance sees it a moment later, not at once.
+ */
+export async function waitForRedisKey(ports: number[], pattern: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (ports.some((port) => redisKeys(port, pattern).length > 0)) return
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  throw new Error(`no key matching ${pattern} appeared in Redis`)
+}

@@ -8,7 +8,7 @@ import { startMockUpstream, type MockUpstream } from '../../playground/mock/serv
 import type { StorageConfig } from '../../src/index.ts'
 import { cache } from '../../plugins/index.ts'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
-import { hasRedis, startRedis, type TestRedis } from '../helpers/redis.ts'
+import { hasRedis, startRedis, waitForRedisKey, type TestRedis } from '../helpers/redis.ts'
 import { chat, post, seen, sleep } from './cache-helpers.ts'
 
 let mock: MockUpstream
@@ -97,10 +97,12 @@ describe('cache persistence and sharing', () => {
   })
 
   it.skipIf(!hasRedis)('on Redis storage, two gateways share answers', async () => {
-    const storage: StorageConfig = { driver: 'redis', url: redis!.url, prefix: `shared${Date.now()}:` }
+    const prefix = `shared${Date.now()}:`
+    const storage: StorageConfig = { driver: 'redis', url: redis!.url, prefix }
     const one = await gateway(storage)
     const two = await gateway(storage)
     const first = await ask(one, 'shared')
+    await waitForRedisKey([redis!.port], `${prefix}*`)
     const second = await ask(two, 'shared')
     expect([first.cache, second.cache]).toEqual(['MISS', 'HIT'])
     expect(second.body).toBe(first.body)

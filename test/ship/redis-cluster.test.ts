@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cache, rateLimit } from '../../plugins/index.ts'
 import { startMockUpstream, type MockUpstream } from '../../playground/mock/server.ts'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
-import { freePort, hasRedis } from '../helpers/redis.ts'
+import { freePort, hasRedis, waitForRedisKey } from '../helpers/redis.ts'
 
 /** Three masters on loopback, every slot covered: the smallest real Redis Cluster. */
 async function startCluster(): Promise<{ nodes: Array<{ host: string; port: number }>; stop(): void }> {
@@ -70,6 +70,7 @@ describe.skipIf(!hasRedis)('storage on a Redis Cluster', () => {
   it('a cache entry written through one instance is a hit on the other', async () => {
     const body = { model: 'gpt-4o', messages: [{ role: 'user', content: 'cluster cache' }], caching: true }
     expect((await post(`${gateways[0].url}/cached/v1/chat/completions`, body)).headers.get('x-aifd-cache')).toBe('MISS')
+    await waitForRedisKey(cluster.nodes.map((n) => n.port), '*cache*')
     expect((await post(`${gateways[1].url}/cached/v1/chat/completions`, body)).headers.get('x-aifd-cache')).toBe('HIT')
   })
 })

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startMockUpstream, type MockUpstream } from '../../playground/mock/server.ts'
 import { ROOT, spawnGateway, type GatewayProcess } from '../helpers/cli.ts'
-import { hasRedis, startRedis, type TestRedis } from '../helpers/redis.ts'
+import { hasRedis, startRedis, waitForRedisKey, type TestRedis } from '../helpers/redis.ts'
 
 // Many instances behind a load balancer, one Redis: separate gateway processes, as in production.
 describe.skipIf(!hasRedis)('instances sharing one Redis', () => {
@@ -67,6 +67,7 @@ export default defineForwardConfig({
     })
     expect(first.headers.get('x-aifd-cache')).toBe('MISS')
     const answer = await first.json()
+    await waitForRedisKey([redis.port], '*cache*')
     const second = await fetch(`${b.url}/cached/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test' },
