@@ -35,7 +35,6 @@ function encoder(name: EncodingName): Tiktoken {
 const memo = new Map<string, number>()
 /** Bounded by the characters it holds (about 8 MB), not by entries: messages can be long. */
 const MEMO_CHARS = 4_000_000
-const MEMO_MIN_LENGTH = 32
 let memoChars = 0
 
 const SLICE = 1024
@@ -66,7 +65,7 @@ function encodeLength(encoding: EncodingName, text: string): number {
 export function countTokens(text: string, model?: string): number {
   if (!text) return 0
   const encoding = encodingForModel(model)
-  if (text.length < MEMO_MIN_LENGTH) return encodeLength(encoding, text)
+  // Short texts too: a call into tiktoken's WASM costs microseconds even for "hi", a lookup far less.
   const key = `${encoding}:${text}`
   let count = memo.get(key)
   if (count === undefined) {

@@ -28,7 +28,8 @@ export function freePort() {
 /**
  * Spawn a node process in its own process group (so we can kill its whole tree),
  * stdio piped to a log file, last lines kept in memory for error messages.
- * @param {{ name: string, args: string[], port: number, env?: Record<string,string>, cwd: string, logDir: string }} o
+ * `cpus` pins it to those CPUs (taskset), to keep the load generator off the measured process.
+ * @param {{ name: string, args: string[], port: number, env?: Record<string,string>, cwd: string, logDir: string, cpus?: string }} o
  * @returns {Proc}
  */
 export function spawnNode(o) {
@@ -36,7 +37,8 @@ export function spawnNode(o) {
   fs.mkdirSync(o.logDir, { recursive: true })
   const logFile = path.join(o.logDir, `${o.name}.log`)
   const log = fs.createWriteStream(logFile)
-  const child = spawn(process.execPath, o.args, {
+  const [command, args] = o.cpus ? ['taskset', ['-c', o.cpus, process.execPath, ...o.args]] : [process.execPath, o.args]
+  const child = spawn(command, args, {
     cwd: o.cwd,
     env: { ...process.env, NODE_ENV: 'production', FORCE_COLOR: '0', NO_COLOR: '1', ...o.env },
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -40,9 +40,23 @@ export function safePath(path: string): string {
   return path.includes('?') ? path.replace(SECRET_PARAMS, '$1***') : path
 }
 
+/** Targets come from the config, so they are few: each is made safe once. */
+const safeTargets = new Map<string, string | null>()
+
 /** A target URL without userinfo, query or fragment: safe to log. */
 export function safeTarget(target: string | undefined): string | null {
   if (!target) return null
+  let safe = safeTargets.get(target)
+  if (safe === undefined) {
+    // Plugins may point an attempt anywhere: keep the memo bounded all the same.
+    if (safeTargets.size >= 1000) safeTargets.clear()
+    safe = withoutSecrets(target)
+    safeTargets.set(target, safe)
+  }
+  return safe
+}
+
+function withoutSecrets(target: string): string | null {
   try {
     const url = new URL(target)
     url.username = ''

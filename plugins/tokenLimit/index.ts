@@ -131,9 +131,11 @@ export const tokenLimit = definePlugin((options: TokenLimitOptions) => {
     },
   }
   if (!budgets.empty && streamUsage) {
-    // Costs a parse of every SSE event on the route; the fast path is a set lookup and a substring test.
+    // Runs for every event on the route, so it glances at `raw` (free) and parses only the usage event.
+    // OpenAI sends `"usage":null` on every chunk of such a stream and a usage object on the last.
     plugin.onChunk = (ctx: ForwardContext, event: SSEEvent) => {
-      if (!hiddenUsage.has(ctx) || !event.data.includes('"usage"') || !USAGE_OBJECT.test(event.data)) return
+      const { raw } = event
+      if (!hiddenUsage.has(ctx) || !raw.includes('"usage"') || raw.includes('"usage":null') || !USAGE_OBJECT.test(raw)) return
       const json = event.json()
       if (Array.isArray(json?.choices) && json.choices.length === 0 && isRecord(json.usage)) return false
     }

@@ -204,6 +204,21 @@ function fromGemini(bodies: readonly any[]): AssembledAnswer {
 }
 
 /**
+ * The usage an OpenAI stream reported, read from its last events only: a chat or completions stream
+ * with `include_usage` ends with it, a Responses stream carries it in `response.completed`. Saves
+ * parsing every event when usage is all that is wanted. `undefined` when no such event is there.
+ */
+export function openaiStreamUsage(events: readonly SSEEvent[]): Usage | undefined {
+  for (let i = events.length - 1; i >= 0 && i >= events.length - 4; i--) {
+    if (!events[i].data.includes('"usage"')) continue
+    const data = events[i].json()
+    const usage = openaiUsage(data?.usage ?? data?.response?.usage)
+    if (usage) return usage
+  }
+  return undefined
+}
+
+/**
  * Assembles the answer of a response body: `json` for a JSON body, `events` for a stream.
  * Returns `undefined` when the route's type has no known answer shape.
  */

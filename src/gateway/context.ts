@@ -6,8 +6,8 @@ import type { CallerIdentity, ForwardContext } from '../plugin/types.ts'
 import type { RequestAbort } from './abort.ts'
 import { ForwardError } from './errors.ts'
 
-/** Reads a whole request body as text, refusing more than `limit` bytes. */
-export function readBodyText(req: IncomingMessage, limit: number): Promise<string> {
+/** Reads a whole request body, refusing more than `limit` bytes. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
@@ -21,7 +21,7 @@ export function readBodyText(req: IncomingMessage, limit: number): Promise<strin
       }
       chunks.push(chunk)
     })
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')))
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)))
     req.once('error', reject)
   })
 }
@@ -44,11 +44,12 @@ export class RequestContext implements ForwardContext {
   caller: CallerIdentity | undefined = undefined
   readonly responseHeaders: Record<string, string> = {}
   readonly state: Record<string, unknown> = {}
-  /** The body as text once read (JSON requests), else undefined. */
-  bodyText: string | undefined
+  /** The body's bytes once read whole, else undefined (not read, or piped upstream as a stream). */
+  bodyBytes: Buffer | undefined
+  #text: string | undefined
   #json: unknown = UNREAD
   #jsonChanged = false
-  #reading: Promise<unknown> | undefined
+  #reading: Promise<Buffer> | undefined
 
   constructor(
     readonly req: IncomingMessage,
@@ -79,14 +80,16 @@ export class RequestContext implements ForwardContext {
     return this.routeLog
   }
 
+  /** Reads the whole body (once), whatever its type. */
+  async readBytes(): Promise<Buffer> {
+    this.#reading ??= readBody(this.req, this.route.bodyLimit).then((bytes) => (this.bodyBytes = bytes))
+    return this.bodyBytes ?? (await this.#reading)
+  }
+
   /** Reads the body as text (once), if the request carries JSON. */
   async readText(): Promise<string | undefined> {
     if (!this.hasJsonBody) return undefined
-    if (this.bodyText === undefined) {
-      this.#reading ??= readBodyText(this.req, this.route.bodyLimit).then((text) => (this.bodyText = text))
-      await this.#reading
-    }
-    return this.bodyText
+    return (this.#text ??= (await this.readBytes()).toString('utf8'))
   }
 
   async json<T = any>(): Promise<T | undefined> {
@@ -116,8 +119,8 @@ export class RequestContext implements ForwardContext {
   }
 
   /** The body to send upstream when it was read: re-serialised only if a hook changed it. */
-  outgoingText(): string | undefined {
+  outgoingBody(): string | Buffer | undefined {
     if (this.#jsonChanged) return JSON.stringify(this.#json)
-    return this.bodyText
+    return this.bodyBytes
   }
 }

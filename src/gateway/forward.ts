@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import type { ConsolaInstance } from 'consola'
 import { jsonResponse } from '../plugin/respond.ts'
-import type { UpstreamAttempt, UpstreamCall, UpstreamResponse } from '../plugin/types.ts'
+import type { SSEEvent, UpstreamAttempt, UpstreamCall, UpstreamResponse } from '../plugin/types.ts'
 import { RequestAbort } from './abort.ts'
 import { RequestContext, tooLarge } from './context.ts'
 import { ForwardError, isAbort, upstreamFailure } from './errors.ts'
@@ -31,6 +31,11 @@ function isSSEType(type: string | string[] | undefined): boolean {
   return typeof type === 'string' && type.startsWith('text/event-stream')
 }
 
+/** A compressed body cannot be read event by event on its way through. */
+function isEncoded(encoding: string | string[] | undefined): boolean {
+  return encoding !== undefined && encoding !== 'identity'
+}
+
 export interface ForwardRequest {
   req: IncomingMessage
   res: ServerResponse
@@ -49,6 +54,8 @@ interface Written {
   outcome: Outcome
   stream: boolean
   chunks: Buffer[] | undefined
+  /** The stream's events as the SSE tap parsed them, when it ran and the body was kept. */
+  events: SSEEvent[] | undefined
   truncated: boolean
   firstByteMs: number | undefined
   error: Error | undefined
@@ -90,7 +97,7 @@ class Exchange {
     const written = answer === undefined ? undefined : await this.#write(answer)
     clearTimeout(this.#totalTimer)
     const { status, headers } = answer ?? { status: 0, headers: {} }
-    settle(this.request.pipeline, this.ctx, () => this.#result(written ?? { outcome: 'aborted', stream: false, chunks: undefined, truncated: false, firstByteMs: undefined, error: undefined }, status, headers))
+    settle(this.request.pipeline, this.ctx, () => this.#result(written ?? { outcome: 'aborted', stream: false, chunks: undefined, events: undefined, truncated: false, firstByteMs: undefined, error: undefined }, status, headers))
   }
 
   /** The answer to write: the upstream's, a plugin's or an error; `undefined` when the client left. */
@@ -191,19 +198,22 @@ class Exchange {
     const inline = source ? null : (answer.body as string | Uint8Array | null)
     const type = headers['content-type']
     const stream = isSSEType(type)
-    const written: Written = { outcome: 'complete', stream, chunks: undefined, truncated: false, firstByteMs: undefined, error: undefined }
+    const written: Written = { outcome: 'complete', stream, chunks: undefined, events: undefined, truncated: false, firstByteMs: undefined, error: undefined }
     if (res.destroyed) {
       // Destroying an upstream body emits 'error'; with no listener that would take the process down.
       source?.on('error', noop).destroy()
       return { ...written, outcome: 'aborted', stream: false }
     }
 
-    // Events are parsed only when a hook wants them; otherwise SSE bytes pass untouched like any body.
-    const tap = stream && source && pipeline.onChunk ? new SSETap((event) => pipeline.onChunk!(ctx, event)) : undefined
-    const transforms = source ? pipeline.transformStream.map((p) => p.transformStream!(ctx, { status, headers })).filter((t) => t !== undefined) : []
-    res.writeHead(status, responseHeaderList(headers, ctx.responseHeaders, tap !== undefined || transforms.length > 0))
     const chunks = pipeline.collectBody && (stream || isJsonType(type)) ? ([] as Buffer[]) : undefined
     written.chunks = chunks
+    // Events are parsed only when a hook wants them; otherwise SSE bytes pass untouched like any body.
+    // The events parsed here are kept for `onResponse` (while the body is), so they are parsed once.
+    const tap = stream && source && pipeline.onChunk && !isEncoded(headers['content-encoding'])
+      ? new SSETap((event) => pipeline.onChunk!(ctx, event), chunks && this.#keepEvents(written))
+      : undefined
+    const transforms = source ? pipeline.transformStream.map((p) => p.transformStream!(ctx, { status, headers })).filter((t) => t !== undefined) : []
+    res.writeHead(status, responseHeaderList(headers, ctx.responseHeaders, tap !== undefined || transforms.length > 0))
 
     if (!source) {
       if (chunks && inline) chunks.push(Buffer.from(inline))
@@ -244,12 +254,20 @@ class Exchange {
     return { ...written, outcome: written.error ? 'error' : res.writableFinished ? 'complete' : 'aborted' }
   }
 
+  /** Keeps the events the SSE tap parsed, while the body itself is kept. */
+  #keepEvents(written: Written): (event: SSEEvent) => void {
+    const events: SSEEvent[] = (written.events = [])
+    return (event) => {
+      if (!written.truncated) events.push(event)
+    }
+  }
+
   #result(written: Written, status: number, headers: Record<string, string | string[] | undefined>): ForwardResult {
     return new ForwardResult({
       route: this.request.pipeline.route, status, headers, stream: written.stream, outcome: written.outcome,
       error: written.error ?? this.#failure, attempts: this.#attempts, target: this.#lastTarget, answeredBy: this.#answeredBy,
       timings: { headersMs: this.#headersMs, firstByteMs: written.firstByteMs, totalMs: performance.now() - this.ctx.startedAt },
-      body: written.chunks, bodyTruncated: written.truncated, requestJson: this.ctx.parsedJson,
+      body: written.chunks, events: written.truncated ? undefined : written.events, bodyTruncated: written.truncated, requestJson: this.ctx.parsedJson,
     })
   }
 }

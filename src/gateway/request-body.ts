@@ -24,23 +24,33 @@ function limitStream(req: IncomingMessage, limit: number): Readable {
 }
 
 /**
- * What goes upstream: the JSON text when a hook read or changed the body (or it must be re-sendable),
- * otherwise the client's bytes piped through untouched, never held whole.
+ * Bodies up to this size are read whole and sent in one write: cheaper than piping a stream for the
+ * small JSON bodies most API calls carry. Larger ones (uploads) are piped, never held whole.
  */
-export async function outgoingRequest(ctx: RequestContext, resendable: boolean): Promise<{ headers: HeaderRecord; body: string | Readable | null }> {
+const WHOLE_BODY_BYTES = 64 * 1024
+
+export type OutgoingBody = string | Buffer | Readable | null
+
+/**
+ * What goes upstream: the body as read when a hook read or changed it, small bodies (or any that
+ * must be re-sendable) read whole, otherwise the client's bytes piped through untouched.
+ */
+export async function outgoingRequest(ctx: RequestContext, resendable: boolean): Promise<{ headers: HeaderRecord; body: OutgoingBody }> {
   const { req } = ctx
-  if (resendable) await ctx.readText()
-  const text = ctx.outgoingText()
   const headers = outgoingHeaders(req.headers)
-  if (text !== undefined) {
-    headers['content-length'] = String(Buffer.byteLength(text))
-    return { headers, body: text }
+  const length = req.headers['content-length']
+  const hasBody = hasRequestBody(req)
+  if (hasBody && ((length !== undefined && Number(length) <= WHOLE_BODY_BYTES) || (resendable && ctx.hasJsonBody))) await ctx.readBytes()
+  const body = ctx.outgoingBody()
+  if (body !== undefined) {
+    headers['content-length'] = String(Buffer.byteLength(body))
+    return { headers, body }
   }
-  if (!hasRequestBody(req)) return { headers, body: null }
-  return { headers, body: req.headers['content-length'] === undefined ? limitStream(req, ctx.route.bodyLimit) : req }
+  if (!hasBody) return { headers, body: null }
+  return { headers, body: length === undefined ? limitStream(req, ctx.route.bodyLimit) : req }
 }
 
 /** Whether a piped upload can still be sent: undici destroys a stream body when an attempt fails, even one it never read. */
-export function canResend(body: string | Readable | null, req: IncomingMessage): boolean {
+export function canResend(body: OutgoingBody, req: IncomingMessage): boolean {
   return !(body instanceof Readable) || (body === req && !req.readableDidRead && !req.destroyed)
 }

@@ -2,7 +2,7 @@ import { gunzipSync, brotliDecompressSync, inflateSync } from 'node:zlib'
 import type { ResolvedRoute } from '../config/types.ts'
 import type { SSEEvent } from '../plugin/types.ts'
 import { countChatTokens, countTokens } from '../tokenizer.ts'
-import { assembleAnswer, type AssembledAnswer, type Usage } from './assemble.ts'
+import { assembleAnswer, openaiStreamUsage, type AssembledAnswer, type Usage } from './assemble.ts'
 import { parseSSE } from './sse.ts'
 
 const NOT_PARSED = Symbol('not parsed')
@@ -40,6 +40,8 @@ export interface ResultInit {
   answeredBy: string | undefined
   timings: Timings
   body: Buffer[] | undefined
+  /** The stream's events, when already parsed on the way through (the same bytes as `body`). */
+  events?: SSEEvent[]
   bodyTruncated: boolean
   requestJson: unknown
 }
@@ -89,6 +91,7 @@ export class ForwardResult {
     this.bodyTruncated = init.bodyTruncated
     this.#route = init.route
     this.#chunks = init.body
+    this.#events = init.events
     this.request = init.requestJson
   }
 
@@ -147,6 +150,11 @@ export class ForwardResult {
    * and the answer and marked `estimated`. `undefined` when neither is possible (opaque routes).
    */
   usage(): Usage | undefined {
+    // An OpenAI stream's report sits in its last events: no need to assemble the answer to read it.
+    if (this.#answer === null && this.stream && this.#route.type === 'openai') {
+      const reported = openaiStreamUsage(this.events() ?? [])
+      if (reported) return reported
+    }
     const answer = this.answer()
     if (answer?.usage) return answer.usage
     const request = this.request as { model?: string; messages?: any[]; prompt?: unknown; input?: unknown; tools?: unknown } | undefined

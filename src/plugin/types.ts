@@ -24,9 +24,12 @@ export interface SSEEvent {
   readonly event: string | undefined
   /** The `data:` payload (several data lines joined with `\n`). */
   readonly data: string
-  /** The raw bytes of the whole event, including its terminating blank line. */
+  /** The raw text of the whole event, including its terminating blank line. Free to read: the fields above are parsed from it on first use. */
   readonly raw: string
-  /** `data` parsed as JSON, parsed at most once; `undefined` for `[DONE]` or non-JSON data. */
+  /**
+   * `data` parsed as JSON, parsed at most once; `undefined` for `[DONE]` or non-JSON data. The same
+   * object goes to every hook and to `onResponse` (`result.events()`): read it, don't change it.
+   */
   json(): any
 }
 

@@ -266,8 +266,8 @@ describe('the response stream', () => {
         const delta = data.choices?.[0]?.delta
         if (delta?.role) return false
         if (typeof delta?.content === 'string') {
-          delta.content = delta.content.toUpperCase()
-          return `data: ${JSON.stringify(data)}\n\n`
+          const loud = { ...data, choices: [{ ...data.choices[0], delta: { ...delta, content: delta.content.toUpperCase() } }] }
+          return `data: ${JSON.stringify(loud)}\n\n`
         }
       },
     }
