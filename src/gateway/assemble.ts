@@ -1,5 +1,6 @@
 import type { RouteDialect } from '../config/types.ts'
 import type { SSEEvent } from '../plugin/types.ts'
+import { DeltaTemplate } from './delta-template.ts'
 
 /** A tool call as the assistant made it, arguments complete. */
 export interface ToolCall {
@@ -102,9 +103,18 @@ function fromResponsesObject(response: any): AssembledAnswer {
 /** Chat completions, legacy completions and Responses API streams. */
 function fromOpenAIStream(events: readonly SSEEvent[]): AssembledAnswer {
   const answer: AssembledAnswer = { id: undefined, model: undefined, choices: [], usage: undefined }
+  let template: DeltaTemplate | undefined
   for (const event of events) {
+    if (template) {
+      const content = template.content(event.data)
+      if (content !== undefined) {
+        choiceAt(answer.choices, template.index).content += content
+        continue
+      }
+    }
     const data = event.json()
     if (!data) continue
+    template ??= DeltaTemplate.from(event.data, data)
     if (typeof data.type === 'string' && data.type.startsWith('response.')) {
       if (data.response && (data.type === 'response.completed' || data.type === 'response.incomplete' || data.type === 'response.failed')) {
         return fromResponsesObject(data.response)
@@ -210,7 +220,8 @@ function fromGemini(bodies: readonly any[]): AssembledAnswer {
  */
 export function openaiStreamUsage(events: readonly SSEEvent[]): Usage | undefined {
   for (let i = events.length - 1; i >= 0 && i >= events.length - 4; i--) {
-    if (!events[i].data.includes('"usage"')) continue
+    // `usage":` starts with a letter: far cheaper to search than a pattern starting with a quote.
+    if (!events[i].raw.includes('usage":') && !events[i].raw.includes('usage": ')) continue
     const data = events[i].json()
     const usage = openaiUsage(data?.usage ?? data?.response?.usage)
     if (usage) return usage

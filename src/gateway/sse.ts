@@ -39,6 +39,12 @@ class ParsedEvent implements SSEEvent {
   }
 
   #parse(): void {
+    const { raw, end } = this
+    // Most events are one `data: …` line: no need to split lines.
+    if (raw.startsWith('data: ') && raw.indexOf('\n') === end && raw.indexOf('\r') === -1) {
+      this.#data = raw.slice(6, end)
+      return
+    }
     let data: string | undefined
     for (const line of this.raw.slice(0, this.end).split(/\r?\n/)) {
       if (line.startsWith('data:')) {
@@ -64,25 +70,39 @@ function isBlank(text: string, start: number, end: number): boolean {
   return true
 }
 
-/** Splits SSE text into events; returns the events and the unfinished tail. */
-export function splitEvents(text: string): { events: SSEEvent[]; rest: string } {
+/** Events split from SSE text, where each starts in it, and the unfinished tail. */
+interface Split {
+  events: SSEEvent[]
+  starts: number[]
+  rest: string
+}
+
+/** Splits SSE text into events; returns the events, their offsets and the unfinished tail. */
+export function splitEvents(text: string): Split {
   const events: SSEEvent[] = []
+  const starts: number[] = []
   let start = 0
   if (!text.includes('\r')) {
     // The common case, `\n` line ends: a native substring search instead of a regular expression.
     for (let at = text.indexOf('\n\n'); at !== -1; at = text.indexOf('\n\n', start)) {
-      if (!isBlank(text, start, at)) events.push(new ParsedEvent(text.slice(start, at + 2), at - start))
+      if (!isBlank(text, start, at)) {
+        events.push(new ParsedEvent(text.slice(start, at + 2), at - start))
+        starts.push(start)
+      }
       start = at + 2
     }
-    return { events, rest: start === 0 ? text : text.slice(start) }
+    return { events, starts, rest: start === 0 ? text : text.slice(start) }
   }
   BOUNDARY.lastIndex = 0
   for (let match = BOUNDARY.exec(text); match; match = BOUNDARY.exec(text)) {
     const end = match.index + match[0].length
-    if (!isBlank(text, start, match.index)) events.push(new ParsedEvent(text.slice(start, end), match.index - start))
+    if (!isBlank(text, start, match.index)) {
+      events.push(new ParsedEvent(text.slice(start, end), match.index - start))
+      starts.push(start)
+    }
     start = end
   }
-  return { events, rest: text.slice(start) }
+  return { events, starts, rest: text.slice(start) }
 }
 
 /** Parses a whole SSE body. */
@@ -98,6 +118,30 @@ export function sseErrorEvent(message: string, code: string, type = 'upstream_er
 }
 
 const LF = 0x0a
+
+function verdictText(verdict: ChunkVerdict, event: SSEEvent): string {
+  return verdict === undefined ? event.raw : verdict === false ? '' : verdict
+}
+
+/**
+ * The chunk's events with dropped ones cut out and replaced ones swapped in, as bytes cut from the
+ * chunk itself (`split` was made from the chunk's text, one byte per character).
+ */
+function spliceBytes(chunk: Buffer, { events, starts }: Split, verdicts: ChunkVerdict[]): Buffer | undefined {
+  const parts: Buffer[] = []
+  let kept = starts[0]
+  for (let i = 0; i < events.length; i++) {
+    const verdict = verdicts[i]
+    if (verdict === undefined) continue
+    if (starts[i] > kept) parts.push(chunk.subarray(kept, starts[i]))
+    if (verdict !== false) parts.push(Buffer.from(verdict))
+    kept = starts[i] + events[i].raw.length
+  }
+  const last = events.length - 1
+  const end = starts[last] + events[last].raw.length
+  if (end > kept) parts.push(chunk.subarray(kept, end))
+  return parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : Buffer.concat(parts)
+}
 
 /**
  * Sits between the upstream's SSE body and the client when a plugin has an `onChunk` hook: emits
@@ -117,39 +161,43 @@ export class SSETap extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     const text = this.#decoder.write(chunk)
-    const { events, rest } = splitEvents(this.#tail === '' ? text : this.#tail + text)
+    const split = splitEvents(this.#tail === '' ? text : this.#tail + text)
+    const { events, rest } = split
     const aligned = this.#aligned
     this.#tail = rest
     this.#aligned = rest === '' && chunk[chunk.length - 1] === LF
     if (events.length === 0) return callback()
-    const out = this.#emit(events)
-    // Nothing held before or after, nothing changed: the chunk's own bytes, not a re-encoded copy.
-    callback(null, out === true ? (aligned && this.#aligned ? chunk : events.map((e) => e.raw).join('')) : out)
+    const verdicts = this.#verdicts(events)
+    if (verdicts === undefined) {
+      // Nothing held before or after, nothing changed: the chunk's own bytes, not a re-encoded copy.
+      return callback(null, aligned && this.#aligned ? chunk : events.map((e) => e.raw).join(''))
+    }
+    // ASCII from the chunk's start: characters are bytes, so what passes is cut from the chunk as is.
+    if (aligned && chunk.length === text.length) return callback(null, spliceBytes(chunk, split, verdicts))
+    let out = ''
+    for (let i = 0; i < events.length; i++) out += verdictText(verdicts[i], events[i])
+    callback(null, out || undefined)
   }
 
   override _flush(callback: TransformCallback): void {
     const rest = this.#tail + this.#decoder.end()
     this.#tail = ''
     if (!rest.trim()) return callback()
-    const out = this.#emit([parseEvent(rest, rest)])
-    callback(null, out === true ? rest : out)
+    const event = parseEvent(rest, rest)
+    const verdicts = this.#verdicts([event])
+    callback(null, verdicts === undefined ? rest : verdictText(verdicts[0], event) || undefined)
   }
 
-  /** What to send for these events: `true` when every one passes unchanged. */
-  #emit(events: SSEEvent[]): string | undefined | true {
-    let out: string | undefined
+  /** Each event's verdict, or `undefined` when every one passes unchanged (the common case, no array made). */
+  #verdicts(events: SSEEvent[]): ChunkVerdict[] | undefined {
+    let verdicts: ChunkVerdict[] | undefined
     for (let i = 0; i < events.length; i++) {
-      const event = events[i]
-      this.seen?.(event)
-      const verdict = this.onEvent(event)
-      if (verdict === undefined) {
-        if (out !== undefined) out += event.raw
-        continue
-      }
-      // The first change: what passed before it is written out as text from here on.
-      if (out === undefined) out = events.slice(0, i).map((e) => e.raw).join('')
-      if (typeof verdict === 'string') out += verdict
+      this.seen?.(events[i])
+      const verdict = this.onEvent(events[i])
+      if (verdict === undefined) continue
+      verdicts ??= new Array<ChunkVerdict>(events.length)
+      verdicts[i] = verdict
     }
-    return out === undefined ? true : out || undefined
+    return verdicts
   }
 }

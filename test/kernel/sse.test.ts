@@ -46,6 +46,13 @@ describe('SSE tap', () => {
     expect(text).toBe('data: 1\n\ndata: three\n\ndata: 4\n\n')
   })
 
+  it('drops and replaces events in chunks with extra blank lines and non-ASCII text', async () => {
+    const drop2 = (e: SSEEvent): ChunkVerdict => (e.data === '2' ? false : e.data === 'é' ? 'data: É\n\n' : undefined)
+    const { text } = await tap(['\n\ndata: 1\n\n\n\ndata: 2\n\ndata: 3\n\n', 'data: é\n\ndata: 2\n\ndata: ü\n\n'], drop2)
+    expect(parseSSE(text).map((e) => e.data)).toEqual(['1', '3', 'É', 'ü'])
+    expect(text).not.toContain('data: 2')
+  })
+
   it('a multi-byte character cut right after an event boundary is not sent twice', async () => {
     const smile = Buffer.from('😀')
     const { text } = await tap([Buffer.concat([Buffer.from('data: a\n\ndata: '), smile.subarray(0, 1)]), Buffer.concat([smile.subarray(1), Buffer.from('\n\n')])])
