@@ -11,8 +11,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import autocannon from 'autocannon'
-import { freePort, spawnNode, waitReady, stopAll, cpuTicks, CLK_TCK } from './lib/procs.mjs'
+import { freePort, spawnNode, waitReady, stopAll, cpuTicks, rssBytes, CLK_TCK } from './lib/procs.mjs'
+import { runLoad } from './lib/load.mjs'
 import { CHAT_PATH, FULL_PLUGINS, GATEWAYS, chatBody, chatHeaders } from './scenarios.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -63,20 +63,20 @@ try {
         // Rep 0 warms every target up and is not counted.
         const seconds = rep === 0 ? 1 : Number(opts.duration)
         const before = cpuTicks(t.proc).ticks
-        const result = await autocannon({ ...load, duration: seconds })
+        const result = await runLoad({ ...load, duration: seconds })
         if (result.non2xx > 0 || result.errors > 0) throw new Error(`${t.name}: ${result.non2xx} non-2xx answers, ${result.errors} errors (see ${t.proc.logFile})`)
         if (rep === 0) continue
         cpu.get(t.name)?.push(((cpuTicks(t.proc).ticks - before) * 1e6) / CLK_TCK / result.requests.total)
-        rate.get(t.name)?.push(result.requests.total / seconds)
+        rate.get(t.name)?.push(result.requests.total / result.wallSeconds)
       }
     }
     const pt = median(cpu.get('passthrough') ?? [])
     const bare = median(cpu.get('bare') ?? [])
-    console.log(`\n${stream ? 'SSE (20 chunks)' : 'JSON'}           cpu µs/req   ×passthrough   +µs over bare    req/s   runs (µs/req)`)
+    console.log(`\n${stream ? 'SSE (20 chunks)' : 'JSON'}           cpu µs/req   ×passthrough   +µs over bare    req/s   rss MB   runs (µs/req)`)
     for (const t of targets) {
       const us = median(cpu.get(t.name) ?? [])
       const extra = t.name === 'passthrough' || t.name === 'bare' ? '' : `${us - bare >= 0 ? '+' : ''}${(us - bare).toFixed(1)}`
-      console.log(`${t.name.padEnd(16)} ${us.toFixed(1).padStart(11)} ${(us / pt).toFixed(2).padStart(13)}× ${extra.padStart(15)} ${median(rate.get(t.name) ?? []).toFixed(0).padStart(8)}   ${(cpu.get(t.name) ?? []).map((x) => x.toFixed(0)).join(' ')}`)
+      console.log(`${t.name.padEnd(16)} ${us.toFixed(1).padStart(11)} ${(us / pt).toFixed(2).padStart(13)}× ${extra.padStart(15)} ${median(rate.get(t.name) ?? []).toFixed(0).padStart(8)} ${(rssBytes(t.proc) / 2 ** 20).toFixed(0).padStart(8)}   ${(cpu.get(t.name) ?? []).map((x) => x.toFixed(0)).join(' ')}`)
     }
   }
 } finally {

@@ -11,8 +11,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import autocannon from 'autocannon'
 import { freePort, spawnNode, waitReady, stop, cpuTicks, CLK_TCK } from './lib/procs.mjs'
+import { runLoad } from './lib/load.mjs'
 import { GATEWAYS, CHAT_PATH, chatBody, chatHeaders } from './scenarios.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -31,7 +31,8 @@ const gateway = opts.plugin ? { config: 'bench/configs/single.config.ts' } : GAT
 if (!gateway) throw new Error(`--config must be one of ${Object.keys(GATEWAYS).join(', ')}`)
 
 const logDir = path.join(ROOT, 'bench/results/logs')
-const profDir = path.join(ROOT, 'bench/results/profiles')
+const label = `${opts.plugin ?? opts.config}${opts.stream ? '-sse' : ''}`
+const profDir = path.join(ROOT, 'bench/results/profiles', label)
 fs.rmSync(profDir, { recursive: true, force: true })
 fs.mkdirSync(profDir, { recursive: true })
 const chatLogDir = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'aifd-profile-chatlog-'))
@@ -53,9 +54,9 @@ const load = {
   url: gw.url + CHAT_PATH, method: /** @type {const} */ ('POST'), headers: chatHeaders(key, opts.stream),
   body: chatBody({ stream: opts.stream, caching: opts.caching }), connections: Number(opts.connections), pipelining: 1,
 }
-await autocannon({ ...load, duration: 1 })
+await runLoad({ ...load, duration: 1 })
 const before = cpuTicks(gw).ticks
-const result = await autocannon({ ...load, duration: Number(opts.duration) })
+const result = await runLoad({ ...load, duration: Number(opts.duration) })
 const cpuUs = ((cpuTicks(gw).ticks - before) * 1e6) / CLK_TCK / result.requests.total
 console.log(`${opts.plugin ?? opts.config}${opts.stream ? ' (SSE)' : ''}: ${Math.round(result.requests.average)} req/s, ${cpuUs.toFixed(1)} µs CPU/req, non2xx ${result.non2xx}, errors ${result.errors}`)
 await stop(gw, 10_000)
@@ -64,6 +65,7 @@ fs.rmSync(chatLogDir, { recursive: true, force: true })
 
 const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'))
 if (!file) throw new Error('no .cpuprofile written (did the gateway exit cleanly?)')
+fs.writeFileSync(path.join(profDir, 'run.json'), JSON.stringify({ requests: result.requests.total, cpuUsPerRequest: cpuUs }))
 /** @type {{ nodes: { id: number, callFrame: { functionName: string, url: string, lineNumber: number }, children?: number[] }[], samples: number[], timeDeltas: number[] }} */
 const profile = JSON.parse(fs.readFileSync(path.join(profDir, file), 'utf8'))
 const byId = new Map(profile.nodes.map((n) => [n.id, n]))

@@ -8,9 +8,9 @@ import path from 'node:path'
 import http from 'node:http'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
-import autocannon from 'autocannon'
 import { spawnNode, freePort, waitReady, stopAll, cpuTicks, rssBytes, CLK_TCK } from './lib/procs.mjs'
 import { measureTtfb } from './lib/ttfb.mjs'
+import { runLoad } from './lib/load.mjs'
 import { SCENARIOS, GATEWAYS, TARGETS, CHAT_PATH, chatBody, chatHeaders } from './scenarios.mjs'
 import { printReport } from './lib/report.mjs'
 
@@ -228,12 +228,11 @@ async function loadRun(t, seconds) {
   const p = procs[t.proc]
   const cpu0 = cpuTicks(p)
   const up0 = t.proc === 'mock' ? null : cpuTicks(procs.mock)
-  const t0 = performance.now()
-  const res = await autocannon({
+  const res = await runLoad({
     url: r.url, method: 'POST', headers: r.headers, body: r.body,
     connections: opts.connections, pipelining: 1, duration: seconds, timeout: 10,
   })
-  const wall = (performance.now() - t0) / 1000
+  const wall = res.wallSeconds
   const cpu1 = cpuTicks(p)
   const up1 = t.proc === 'mock' ? null : cpuTicks(procs.mock)
   const rss = rssBytes(p)
