@@ -45,6 +45,8 @@ export class ChatLogWriter {
   #tail: Promise<void> = Promise.resolve()
   /** Next file per folder and day (`folder\ndate`). */
   readonly #cursors = new Map<string, FileCursor>()
+  /** Folders by route and kind: a batch of thousands of records has a handful. */
+  readonly #folders = new Map<string, string>()
   readonly #madeFolders = new Set<string>()
   /** Files whose last append failed: the next append starts with a newline, so a half-written line stays alone. */
   readonly #brokenFiles = new Set<string>()
@@ -105,11 +107,11 @@ export class ChatLogWriter {
       const pending = new Map<string, Pending>()
       for (const record of batch) {
         // Placed by the record as built, so a redaction cannot move it to another folder.
-        const folder = join(this.#options.dir, folderName(record.route), record.kind)
+        const folder = this.#folder(record.route, record.kind)
         const date = record.time.slice(0, 10)
         const line = this.#serialise(record)
         if (line === undefined) continue
-        const cursor = await this.#cursor(folder, date)
+        const cursor = this.#cursors.get(`${folder}\n${date}`) ?? (await this.#cursor(folder, date))
         const bytes = Buffer.byteLength(line)
         if (cursor.size > 0 && cursor.size + bytes > this.#options.maxFileSize) {
           cursor.index++
@@ -142,6 +144,13 @@ export class ChatLogWriter {
     if (!final) return undefined
     if (this.#options.print) this.log.log(formatExchange(final, this.#colour))
     return `${JSON.stringify(final)}\n`
+  }
+
+  #folder(route: string, kind: string): string {
+    const key = `${route}\n${kind}`
+    let folder = this.#folders.get(key)
+    if (folder === undefined) this.#folders.set(key, (folder = join(this.#options.dir, folderName(route), kind)))
+    return folder
   }
 
   async #cursor(folder: string, date: string): Promise<FileCursor> {
