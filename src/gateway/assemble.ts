@@ -220,8 +220,10 @@ function fromGemini(bodies: readonly any[]): AssembledAnswer {
  */
 export function openaiStreamUsage(events: readonly SSEEvent[]): Usage | undefined {
   for (let i = events.length - 1; i >= 0 && i >= events.length - 4; i--) {
-    // `usage":` starts with a letter: far cheaper to search than a pattern starting with a quote.
-    if (!events[i].raw.includes('usage":') && !events[i].raw.includes('usage": ')) continue
+    // A usage object, compact or spaced: not the `"usage":null` OpenAI puts in every other chunk. Patterns
+    // that start with a letter: far cheaper to search than one starting with a quote.
+    const { raw } = events[i]
+    if (!raw.includes('usage":{') && !raw.includes('usage": {')) continue
     const data = events[i].json()
     const usage = openaiUsage(data?.usage ?? data?.response?.usage)
     if (usage) return usage
