@@ -9,7 +9,7 @@ import { ForwardError } from './errors.ts'
 import { forward } from './forward.ts'
 import { normalizePath } from './router.ts'
 import { GatewayRuntime } from './runtime.ts'
-import { WebSocketForwarder, type UpgradeHandler } from './websocket.ts'
+import type { UpgradeHandler, WebSocketForwarder } from './websocket.ts'
 
 export interface GatewayOptions {
   mode?: 'run' | 'dev'
@@ -40,14 +40,14 @@ export class Gateway {
   #runtime!: GatewayRuntime
   #storage!: GatewayStorage
   #draining = false
-  readonly #websockets: WebSocketForwarder
+  /** Loaded with `ws` on the first WebSocket request: most gateways never see one. */
+  #websockets: Promise<WebSocketForwarder> | undefined
   /** The last reload's error, if it failed (the previous config keeps serving). */
   lastReloadError: Error | undefined
 
   private constructor(options: GatewayOptions) {
     this.log = options.log
     this.mode = options.mode ?? 'run'
-    this.#websockets = new WebSocketForwarder(options.log)
     this.app = new H3()
       .get('/healthz', () => ({ status: 'ok', pid: process.pid }))
       .get('/readyz', async (event) => {
@@ -64,7 +64,7 @@ export class Gateway {
   /** Builds a gateway for a resolved config and sets up its plugins. */
   static async create(config: ResolvedConfig, options: GatewayOptions): Promise<Gateway> {
     const gateway = new Gateway(options)
-    gateway.#storage = createGatewayStorage(config.storage, (message) => options.log.warn(message))
+    gateway.#storage = await createGatewayStorage(config.storage, (message) => options.log.warn(message))
     gateway.#runtime = new GatewayRuntime(config, gateway.#storage, options.log)
     await gateway.#runtime.setup(gateway.mode)
     return gateway
@@ -91,7 +91,7 @@ export class Gateway {
    * counters and cache survive a reload.
    */
   async reload(config: ResolvedConfig): Promise<void> {
-    const storage = sameStorage(config.storage, this.#runtime.config.storage) ? this.#storage : createGatewayStorage(config.storage, (message) => this.log.warn(message))
+    const storage = sameStorage(config.storage, this.#runtime.config.storage) ? this.#storage : await createGatewayStorage(config.storage, (message) => this.log.warn(message))
     const next = new GatewayRuntime(config, storage, this.log)
     try {
       await next.setup(this.mode)
@@ -137,7 +137,12 @@ export class Gateway {
         socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')
         return
       }
-      void this.#websockets.handle(this.#runtime, req, socket, head)
+      const runtime = this.#runtime
+      this.#websockets ??= import('./websocket.ts').then(({ WebSocketForwarder }) => new WebSocketForwarder(this.log))
+      this.#websockets.then((forwarder) => forwarder.handle(runtime, req, socket, head)).catch((error: unknown) => {
+        this.log.error('WebSocket forwarding failed:', error)
+        socket.destroy()
+      })
     }
   }
 
@@ -173,7 +178,7 @@ export class Gateway {
   async shutdown(graceMs: number): Promise<boolean> {
     this.#draining = true
     // A WebSocket session has no natural end: ask its peers to leave (1001) so the drain can finish.
-    this.#websockets.closeAll()
+    if (this.#websockets) (await this.#websockets).closeAll()
     const deadline = Date.now() + graceMs
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
     const drained = this.inFlight === 0

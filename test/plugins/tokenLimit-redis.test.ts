@@ -42,7 +42,7 @@ describe.skipIf(!hasRedis)('tokenLimit on Redis', () => {
 
   for (const driver of ['memory', 'redis'] as const) {
     it(`${driver}: a refused large cost waits until enough of the sliding window has expired, not just its oldest entry`, async () => {
-      const storage: GatewayStorage = createGatewayStorage(driver === 'redis' ? { driver, url: redis.url } : { driver })
+      const storage: GatewayStorage = await createGatewayStorage(driver === 'redis' ? { driver, url: redis.url } : { driver })
       try {
         const counters = storage.forPlugin('test')
         const window = { key: `w-${randomUUID()}`, limit: 100, windowMs: 3000, strategy: 'moving' as const }
