@@ -23,6 +23,27 @@ const TOTAL_TIMEOUT = Symbol('total timeout')
 
 function noop(): void {}
 
+/**
+ * Holds what `out` writes to `res` until the end of the event loop's turn. Behind a Transform the
+ * response ends a few ticks after its last data, and a chunked response's terminator then went out
+ * in a syscall of its own; corked, the last data and the end leave together. Chunks that arrive over
+ * time are each sent at the end of their turn: no buffering beyond it.
+ */
+function corkEachTurn(out: Readable, res: ServerResponse): void {
+  let corked = false
+  const uncork = () => {
+    corked = false
+    res.uncork()
+  }
+  // Registered before pipe()'s own listener, so the write it makes is already corked.
+  out.on('data', () => {
+    if (corked) return
+    corked = true
+    res.cork()
+    setImmediate(uncork)
+  })
+}
+
 function isJsonType(type: string | string[] | undefined): boolean {
   return typeof type === 'string' && type.includes('json')
 }
@@ -235,6 +256,7 @@ class Exchange {
     let out: Readable = source
     if (tap) out = out.pipe(tap)
     for (const transform of transforms) out = out.pipe(transform)
+    if (out !== source) corkEachTurn(out, res)
     out.pipe(res)
     source.once('error', (error: Error) => {
       if (this.#abort.aborted && this.#abort.reason !== TOTAL_TIMEOUT) return

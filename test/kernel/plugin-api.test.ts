@@ -281,6 +281,23 @@ describe('the response stream', () => {
     expect(chunks).toHaveLength(7)
   })
 
+  it('events still reach the client as they come when an onChunk hook reads them', async () => {
+    const seen: string[] = []
+    const gw = await gateway([{ name: 'watch', onChunk: (_ctx, event) => void seen.push(event.data) }])
+    const stream = await sdk(gw.url).chat.completions.create(chat('one by one', { stream: true }), { headers: { 'x-mock-chunks': '10', 'x-mock-chunk-delay-ms': '50' } })
+    let firstAt = 0
+    let upstreamDoneAtFirst: boolean | undefined
+    for await (const _chunk of stream) {
+      if (firstAt) continue
+      firstAt = Date.now()
+      upstreamDoneAtFirst = lastRecord(mock).completed
+    }
+    expect(upstreamDoneAtFirst).toBe(false)
+    // 10 chunks 50 ms apart: held back by the tap, they would all arrive at the end.
+    expect(Date.now() - firstAt).toBeGreaterThan(250)
+    expect(seen.at(-1)).toBe('[DONE]')
+  })
+
   it('transformStream inserts a Transform between the upstream and the client', async () => {
     const decorate: ForwardPlugin = {
       name: 'decorate',
