@@ -13,6 +13,7 @@ export { errorResponse, jsonResponse, streamResponse, textResponse } from './plu
 export { ForwardError, type OpenAIErrorType } from './gateway/errors.ts'
 export { ForwardResult, type Outcome, type Timings, type AssembledAnswer, type AssembledChoice, type ToolCall, type Usage } from './gateway/result.ts'
 export { parseSSE, sseErrorEvent } from './gateway/sse.ts'
+export { mayCarryUsage } from './gateway/assemble.ts'
 export type * from './storage/types.ts'
 export { countTokens, countChatTokens, encodingForModel } from './tokenizer.ts'
 export { parseDuration, parseRate, parseSize, type RateLimitItem } from './util/units.ts'

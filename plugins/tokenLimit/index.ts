@@ -1,4 +1,4 @@
-import { assertConfig, definePlugin, errorResponse, type ForwardContext, type ForwardPlugin, type PluginStorage, type SSEEvent, type WindowSpec } from '../../src/index.ts'
+import { assertConfig, definePlugin, errorResponse, mayCarryUsage, type ForwardContext, type ForwardPlugin, type PluginStorage, type SSEEvent, type WindowSpec } from '../../src/index.ts'
 import { limitText, refusal, setLimitHeaders, unavailable } from '../rateLimit/answer.ts'
 import { StorageGuard } from '../rateLimit/guard.ts'
 import { warnIfPerProcess } from '../rateLimit/shared.ts'
@@ -31,15 +31,6 @@ interface Reservation {
   at: number
   reserved: number
   prompt: number
-}
-
-/**
- * Whether an event may carry a usage object (`"usage":{…}`, compact or with a space). OpenAI sends
- * `"usage":null` in every other chunk of such a stream. Patterns that start with a letter: a search
- * that starts with `"` stops at every quote of the JSON and costs several times more.
- */
-function mayHoldUsage(raw: string): boolean {
-  return raw.includes('usage":{') || raw.includes('usage": {')
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -140,7 +131,7 @@ export const tokenLimit = definePlugin((options: TokenLimitOptions) => {
     // Runs for every event on the route, so it glances at `raw` (free) and parses only the usage event:
     // an usage event the plugin asked for and the client did not, `{"choices":[],"usage":{…}}`.
     plugin.onChunk = (ctx: ForwardContext, event: SSEEvent) => {
-      if (!hiddenUsage.has(ctx) || !mayHoldUsage(event.raw)) return
+      if (!hiddenUsage.has(ctx) || !mayCarryUsage(event.raw)) return
       const json = event.json()
       if (Array.isArray(json?.choices) && json.choices.length === 0 && isRecord(json.usage)) return false
     }

@@ -214,16 +214,23 @@ function fromGemini(bodies: readonly any[]): AssembledAnswer {
 }
 
 /**
+ * Whether an SSE event's raw text may carry a usage object (`"usage":{…}`, compact or spaced), as
+ * opposed to the `"usage":null` OpenAI puts in every other chunk of a stream with `include_usage`.
+ * A cheap test to run on every event before parsing one; the patterns start with a letter because a
+ * search that starts with `"` stops at every quote of the JSON and costs several times more.
+ */
+export function mayCarryUsage(raw: string): boolean {
+  return raw.includes('usage":{') || raw.includes('usage": {')
+}
+
+/**
  * The usage an OpenAI stream reported, read from its last events only: a chat or completions stream
  * with `include_usage` ends with it, a Responses stream carries it in `response.completed`. Saves
  * parsing every event when usage is all that is wanted. `undefined` when no such event is there.
  */
 export function openaiStreamUsage(events: readonly SSEEvent[]): Usage | undefined {
   for (let i = events.length - 1; i >= 0 && i >= events.length - 4; i--) {
-    // A usage object, compact or spaced: not the `"usage":null` OpenAI puts in every other chunk. Patterns
-    // that start with a letter: far cheaper to search than one starting with a quote.
-    const { raw } = events[i]
-    if (!raw.includes('usage":{') && !raw.includes('usage": {')) continue
+    if (!mayCarryUsage(events[i].raw)) continue
     const data = events[i].json()
     const usage = openaiUsage(data?.usage ?? data?.response?.usage)
     if (usage) return usage

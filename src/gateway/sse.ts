@@ -46,7 +46,7 @@ class ParsedEvent implements SSEEvent {
       return
     }
     let data: string | undefined
-    for (const line of this.raw.slice(0, this.end).split(/\r?\n/)) {
+    for (const line of raw.slice(0, end).split(/\r?\n/)) {
       if (line.startsWith('data:')) {
         const value = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5)
         data = data === undefined ? value : `${data}\n${value}`
@@ -79,30 +79,25 @@ interface Split {
 
 /** Splits SSE text into events; returns the events, their offsets and the unfinished tail. */
 export function splitEvents(text: string): Split {
-  const events: SSEEvent[] = []
-  const starts: number[] = []
+  const split: Split = { events: [], starts: [], rest: '' }
   let start = 0
-  if (!text.includes('\r')) {
-    // The common case, `\n` line ends: a native substring search instead of a regular expression.
-    for (let at = text.indexOf('\n\n'); at !== -1; at = text.indexOf('\n\n', start)) {
-      if (!isBlank(text, start, at)) {
-        events.push(new ParsedEvent(text.slice(start, at + 2), at - start))
-        starts.push(start)
-      }
-      start = at + 2
-    }
-    return { events, starts, rest: start === 0 ? text : text.slice(start) }
-  }
-  BOUNDARY.lastIndex = 0
-  for (let match = BOUNDARY.exec(text); match; match = BOUNDARY.exec(text)) {
-    const end = match.index + match[0].length
-    if (!isBlank(text, start, match.index)) {
-      events.push(new ParsedEvent(text.slice(start, end), match.index - start))
-      starts.push(start)
+  /** The text from `start` up to `fieldsEnd` (its fields) and `end` (its blank line) is one event. */
+  const add = (fieldsEnd: number, end: number) => {
+    if (!isBlank(text, start, fieldsEnd)) {
+      split.events.push(new ParsedEvent(text.slice(start, end), fieldsEnd - start))
+      split.starts.push(start)
     }
     start = end
   }
-  return { events, starts, rest: text.slice(start) }
+  if (!text.includes('\r')) {
+    // The common case, `\n` line ends: a native substring search instead of a regular expression.
+    for (let at = text.indexOf('\n\n'); at !== -1; at = text.indexOf('\n\n', start)) add(at, at + 2)
+  } else {
+    BOUNDARY.lastIndex = 0
+    for (let match = BOUNDARY.exec(text); match; match = BOUNDARY.exec(text)) add(match.index, match.index + match[0].length)
+  }
+  split.rest = start === 0 ? text : text.slice(start)
+  return split
 }
 
 /** Parses a whole SSE body. */

@@ -1,6 +1,7 @@
 // Forwarding through the kernel with no plugins: JSON, SSE, uploads, binary bodies, aborts,
 // headers both ways, query strings, routing by longest prefix, gzip, and large streams.
 import { createHash, randomBytes } from 'node:crypto'
+import { connect } from 'node:net'
 import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { toFile } from 'openai'
@@ -168,6 +169,17 @@ describe('aborts reach the upstream', () => {
     await expect(pending).rejects.toThrow(/abort/i)
     expect(await until(() => lastRecord(mock).aborted, 1500)).toBe(true)
     expect(lastRecord(mock).status).toBeNull()
+  })
+
+  it('a client that leaves halfway through sending its body frees the request; nothing reaches the upstream', async () => {
+    const socket = connect(Number(new URL(gw.url).port), '127.0.0.1')
+    await new Promise((resolve) => socket.once('connect', resolve))
+    socket.write('POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"model":')
+    expect(await until(() => gw.gateway.inFlight === 1, 2000)).toBe(true)
+    socket.destroy()
+    // A body read whole (small bodies are sent upstream in one write) must not wait forever for the rest.
+    expect(await until(() => gw.gateway.inFlight === 0, 2000)).toBe(true)
+    expect(mock.requests).toHaveLength(0)
   })
 })
 
