@@ -84,7 +84,7 @@ export interface ChatLogOptions {
   dir?: string
   /** Start a new file (`<date>.1.jsonl`, `<date>.2.jsonl`, …) before the current one would pass this size: bytes or `"50mb"`. Default `"50mb"`. */
   maxFileSize?: number | string
-  /** How long records wait in memory before they are appended, in ms or `"1s"`. A crash loses at most this much. Default `"1s"`. */
+  /** How long records wait in memory before they are appended, in ms or `"1s"`. A crash loses at most this much. Under load they go sooner: whenever about 256 KB of lines are waiting. Default `"1s"`. */
   flushInterval?: number | string
   /** Which kinds of request to record (`chat`, `completion`, `embedding`, `audio`, `image`, `response`, `other`). Default all. */
   kinds?: readonly ChatLogKind[]

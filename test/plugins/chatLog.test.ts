@@ -272,6 +272,19 @@ describe('chatLog: other kinds of request', () => {
 })
 
 describe('chatLog: writing', () => {
+  it('writes records before the flush interval once a few hundred KB of them are waiting, so memory stays flat under load', async () => {
+    const { client } = await start({ flushInterval: '1h' })
+    // Each record carries the prompt twice (request and echoed answer): 4 of these pass 256 KB.
+    const long = 'x'.repeat(40_000)
+    for (let i = 0; i < 4; i++) await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: `${i} ${long}` }] })
+    const records = await waitForRecords(dir, 4, 3000)
+    expect(records.map((r) => (r.request!.messages as Array<{ content: string }>)[0].content.slice(0, 2))).toEqual(['0 ', '1 ', '2 ', '3 '])
+    // A short record after that waits for the interval (an hour here) as before.
+    await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'short' }] })
+    await new Promise((r) => setTimeout(r, 200))
+    expect(readRecords(dir)).toHaveLength(4)
+  })
+
   it('masks data with redact rules and functions before writing', async () => {
     const { client } = await start({
       redact: [
