@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 /**
  * Which OpenAI endpoint a request is for. Only chat and legacy completions can be converted between
@@ -59,7 +59,5 @@ export interface KeyParts {
 export function cacheKey(parts: KeyParts): string {
   const body = parts.body === undefined ? '' : canonicalJson(parts.body, parts.openai ? IGNORED_FIELDS : undefined)
   const form = parts.stream === undefined ? '' : parts.stream ? 'sse' : 'json'
-  return createHash('sha256')
-    .update(`v1\n${parts.route}\n${parts.method}\n${parts.path}\n${parts.scope.length}:${parts.scope}\n${form}\n${body}`)
-    .digest('hex')
+  return hash('sha256', `v1\n${parts.route}\n${parts.method}\n${parts.path}\n${parts.scope.length}:${parts.scope}\n${form}\n${body}`, 'hex')
 }

@@ -79,7 +79,11 @@ function withQueryParam(path: string, name: string, value: string | undefined): 
  */
 export function writeCredential(attempt: UpstreamAttempt, where: Locations, spot: Spot | undefined, key: string): void {
   const target: Spot = spot ?? (where.headers.length > 0 ? { kind: 'header', name: where.headers[0] } : { kind: 'query', name: where.query as string })
-  for (const name of where.headers) delete attempt.headers[name]
+  for (const name of where.headers) {
+    // Only headers that are there: `delete` turns the headers object into a slow dictionary, and
+    // the target header is overwritten below anyway.
+    if (attempt.headers[name] !== undefined && !(target.kind === 'header' && name === target.name)) delete attempt.headers[name]
+  }
   if (where.query) attempt.path = withQueryParam(attempt.path, where.query, target.kind === 'query' ? key : undefined)
   if (target.kind === 'header') attempt.headers[target.name] = target.name === 'authorization' ? `Bearer ${key}` : key
   const protocols = attempt.headers['sec-websocket-protocol']

@@ -4,13 +4,26 @@ import type { ChosenWindow } from './rules.ts'
 /** What is limited: OpenAI's header suffix and the word used in messages. */
 export type LimitUnit = 'requests' | 'tokens'
 
+/** `1s`, `1.5s`, `1.05s`, `1.005s` for 1000, 1500, 1050, 1005 ms: decimals without trailing zeros (sent on every response, so no float formatting). */
+function secondsText(ms: number): string {
+  const whole = Math.floor(ms / 1000)
+  let fraction = ms % 1000
+  if (fraction === 0) return `${whole}s`
+  let digits = 3
+  while (fraction % 10 === 0) {
+    fraction /= 10
+    digits--
+  }
+  return `${whole}.${String(fraction).padStart(digits, '0')}s`
+}
+
 /** A duration as OpenAI writes it in `x-ratelimit-reset-*` (Go style): `17ms`, `1s`, `1.5s`, `6m0s`, `1h2m3s`. */
 export function openaiDuration(ms: number): string {
   const total = Math.max(0, Math.ceil(ms))
   if (total < 1000) return `${total}ms`
   const hours = Math.floor(total / 3_600_000)
   const minutes = Math.floor((total % 3_600_000) / 60_000)
-  const seconds = `${Number(((total % 60_000) / 1000).toFixed(3))}s`
+  const seconds = secondsText(total % 60_000)
   if (hours) return `${hours}h${minutes}m${seconds}`
   return minutes ? `${minutes}m${seconds}` : seconds
 }
@@ -41,13 +54,19 @@ function shownIndex(result: ConsumeResult): number {
   return shown
 }
 
+const HEADER_NAMES: Record<LimitUnit, { limit: string; remaining: string; reset: string }> = {
+  requests: { limit: 'x-ratelimit-limit-requests', remaining: 'x-ratelimit-remaining-requests', reset: 'x-ratelimit-reset-requests' },
+  tokens: { limit: 'x-ratelimit-limit-tokens', remaining: 'x-ratelimit-remaining-tokens', reset: 'x-ratelimit-reset-tokens' },
+}
+
 /** Sets OpenAI's `x-ratelimit-{limit,remaining,reset}-<unit>` headers, sent on every response. */
 export function setLimitHeaders(headers: Record<string, string>, unit: LimitUnit, windows: readonly ChosenWindow[], result: ConsumeResult): void {
   const index = shownIndex(result)
   const state = result.windows[index]
-  headers[`x-ratelimit-limit-${unit}`] = String(windows[index].item.amount)
-  headers[`x-ratelimit-remaining-${unit}`] = String(Math.max(0, Math.floor(state.remaining)))
-  headers[`x-ratelimit-reset-${unit}`] = openaiDuration(state.resetMs)
+  const names = HEADER_NAMES[unit]
+  headers[names.limit] = String(windows[index].item.amount)
+  headers[names.remaining] = String(Math.max(0, Math.floor(state.remaining)))
+  headers[names.reset] = openaiDuration(state.resetMs)
 }
 
 const SCOPE_WORDS: Record<ChosenWindow['scope'], string> = { key: 'per key', ip: 'per IP', route: 'on this route', global: 'for everyone' }

@@ -6,6 +6,7 @@ import { ConfigError } from '../../src/index.ts'
 import { rateLimit } from '../../plugins/index.ts'
 import { startMockUpstream, type MockUpstream } from '../../playground/mock/server.ts'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
+import { openaiDuration } from '../../plugins/rateLimit/answer.ts'
 import { burst, callerFromHeader, chat, count, edgeBurst, statuses } from './rateLimit-helpers.ts'
 
 let mock: MockUpstream
@@ -136,5 +137,15 @@ describe('rateLimit (memory storage)', () => {
     expect(() => rateLimit({ limit: '60/minute', scope: 'user' as never })).toThrow(/plugins\.rateLimit\.scope/)
     expect(() => rateLimit({ limits: [{ limit: '1/second', strategy: 'sliding' as never }] })).toThrow(/plugins\.rateLimit\.limits\[0\]\.strategy/)
     expect(() => rateLimit({})).toThrow(/sets no limit/)
+  })
+})
+
+describe('x-ratelimit-reset-* durations', () => {
+  it('are written as OpenAI writes them (Go style), without float noise', () => {
+    const cases: Array<[number, string]> = [
+      [0, '0ms'], [17.2, '18ms'], [999, '999ms'], [1000, '1s'], [1500, '1.5s'], [1050, '1.05s'], [1005, '1.005s'],
+      [59_999, '59.999s'], [60_000, '1m0s'], [360_000, '6m0s'], [3_723_050, '1h2m3.05s'], [86_400_000, '24h0m0s'],
+    ]
+    expect(cases.map(([ms]) => openaiDuration(ms))).toEqual(cases.map(([, text]) => text))
   })
 })
