@@ -220,7 +220,13 @@ function fromGemini(bodies: readonly any[]): AssembledAnswer {
  * search that starts with `"` stops at every quote of the JSON and costs several times more.
  */
 export function mayCarryUsage(raw: string): boolean {
-  return raw.includes('usage":{') || raw.includes('usage": {')
+  // One scan for the key, then a look at what follows each occurrence.
+  for (let at = raw.indexOf('usage":'); at !== -1; at = raw.indexOf('usage":', at + 7)) {
+    let i = at + 7
+    while (raw.charCodeAt(i) === 32) i++
+    if (raw.charCodeAt(i) === 123) return true
+  }
+  return false
 }
 
 /**

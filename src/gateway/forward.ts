@@ -11,7 +11,8 @@ import { settle, type RoutePipeline } from './pipeline.ts'
 import { canResend, outgoingRequest } from './request-body.ts'
 import { ForwardResult, type Outcome } from './result.ts'
 import { withoutQuery } from './router.ts'
-import { SSETap, sseErrorEvent } from './sse.ts'
+import { Relay } from './relay.ts'
+import { EventTap, SSETap, sseErrorEvent } from './sse.ts'
 import { pickTarget } from './targets.ts'
 import { sendUpstream } from './upstream.ts'
 import { fromWebResponse, type NodeAnswer } from './web-response.ts'
@@ -231,7 +232,7 @@ class Exchange {
     // Events are parsed only when a hook wants them; otherwise SSE bytes pass untouched like any body.
     // The events parsed here are kept for `onResponse` (while the body is), so they are parsed once.
     const tap = stream && source && pipeline.onChunk && !isEncoded(headers['content-encoding'])
-      ? new SSETap((event) => pipeline.onChunk!(ctx, event), chunks && this.#keepEvents(written))
+      ? new EventTap((event) => pipeline.onChunk!(ctx, event), chunks && this.#keepEvents(written))
       : undefined
     const transforms = source ? pipeline.transformStream.map((p) => p.transformStream!(ctx, { status, headers })).filter((t) => t !== undefined) : []
     res.writeHead(status, responseHeaderList(headers, ctx.responseHeaders, tap !== undefined || transforms.length > 0))
@@ -243,28 +244,26 @@ class Exchange {
       return { ...written, outcome: res.writableFinished ? (this.#failure ? 'error' : 'complete') : 'aborted' }
     }
 
-    if (pipeline.onResponse.length > 0) source.once('data', () => (written.firstByteMs = performance.now() - ctx.startedAt))
-    if (chunks) {
-      let collected = 0
-      source.on('data', (chunk: Buffer) => {
-        if (written.truncated) return
-        collected += chunk.length
-        if (collected > MAX_COLLECTED_BYTES) written.truncated = true
-        else chunks.push(chunk)
-      })
+    const observe = this.#observer(written, pipeline.onResponse.length > 0)
+    let stopWriting: () => void
+    if (transforms.length === 0) {
+      const relay = new Relay(source, res, tap, observe, headers['content-length'] === undefined)
+      stopWriting = () => relay.stop()
+    } else {
+      if (observe) source.on('data', observe)
+      let out: Readable = tap ? source.pipe(new SSETap(tap)) : source
+      for (const transform of transforms) out = out.pipe(transform)
+      corkEachTurn(out, res)
+      out.pipe(res)
+      stopWriting = () => out.unpipe(res)
     }
-    let out: Readable = source
-    if (tap) out = out.pipe(tap)
-    for (const transform of transforms) out = out.pipe(transform)
-    if (out !== source) corkEachTurn(out, res)
-    out.pipe(res)
     source.once('error', (error: Error) => {
       if (this.#abort.aborted && this.#abort.reason !== TOTAL_TIMEOUT) return
       const failure = this.#abort.reason === TOTAL_TIMEOUT ? this.#totalTimeout() : upstreamFailure(error, pipeline.route.timeouts)
       written.error = failure
       log.warn(`${pipeline.route.name}: ${ctx.method} ${withoutQuery(ctx.url)}: upstream broke mid-response: ${failure.message}`)
       if (stream && !res.destroyed) {
-        out.unpipe(res)
+        stopWriting()
         // Tell the client why the stream ends instead of cutting it silently; the blank line first
         // ends an event the upstream may have cut in half.
         res.end(`\n\n${sseErrorEvent(failure.message, failure.code ?? 'upstream_error', failure.type)}`)
@@ -274,6 +273,21 @@ class Exchange {
     })
     await this.#closed
     return { ...written, outcome: written.error ? 'error' : res.writableFinished ? 'complete' : 'aborted' }
+  }
+
+  /** What to do with each upstream chunk before it is written: time the first, keep them for `onResponse`. */
+  #observer(written: Written, timed: boolean): ((chunk: Buffer) => void) | undefined {
+    const { chunks } = written
+    if (!timed && !chunks) return undefined
+    const { startedAt } = this.ctx
+    let collected = 0
+    return (chunk) => {
+      if (timed && written.firstByteMs === undefined) written.firstByteMs = performance.now() - startedAt
+      if (!chunks || written.truncated) return
+      collected += chunk.length
+      if (collected > MAX_COLLECTED_BYTES) written.truncated = true
+      else chunks.push(chunk)
+    }
   }
 
   /** Keeps the events the SSE tap parsed, while the body itself is kept. */

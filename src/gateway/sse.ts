@@ -139,48 +139,49 @@ function spliceBytes(chunk: Buffer, { events, starts }: Split, verdicts: ChunkVe
 }
 
 /**
- * Sits between the upstream's SSE body and the client when a plugin has an `onChunk` hook: emits
- * whole events (a partial event is held until its blank line), each passed to the hook, which may
- * drop or replace it. A chunk of whole events that no hook changed goes on as the very bytes that came.
+ * Reads an upstream SSE body chunk by chunk when a plugin has an `onChunk` hook: finds whole events
+ * (a partial event is held until its blank line) and passes each to the hook, which may drop or
+ * replace it. `write` returns what to send on for a chunk: a chunk of whole events that no hook
+ * changed is the very Buffer that came.
  */
-export class SSETap extends Transform {
+export class EventTap {
   #decoder = new StringDecoder('utf8')
   #tail = ''
   /** The last chunk ended an event: no partial event or character is held back. */
   #aligned = true
 
   /** `seen`, when given, receives every event as the upstream sent it (for `onResponse`, parsed once). */
-  constructor(private readonly onEvent: (event: SSEEvent) => ChunkVerdict, private readonly seen?: (event: SSEEvent) => void) {
-    super()
-  }
+  constructor(private readonly onEvent: (event: SSEEvent) => ChunkVerdict, private readonly seen?: (event: SSEEvent) => void) {}
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+  /** What to send on for `chunk`: its bytes, text, or `undefined` when nothing (yet). */
+  write(chunk: Buffer): Buffer | string | undefined {
     const text = this.#decoder.write(chunk)
     const split = splitEvents(this.#tail === '' ? text : this.#tail + text)
     const { events, rest } = split
     const aligned = this.#aligned
     this.#tail = rest
     this.#aligned = rest === '' && chunk[chunk.length - 1] === LF
-    if (events.length === 0) return callback()
+    if (events.length === 0) return undefined
     const verdicts = this.#verdicts(events)
     if (verdicts === undefined) {
       // Nothing held before or after, nothing changed: the chunk's own bytes, not a re-encoded copy.
-      return callback(null, aligned && this.#aligned ? chunk : events.map((e) => e.raw).join(''))
+      return aligned && this.#aligned ? chunk : events.map((e) => e.raw).join('')
     }
     // ASCII from the chunk's start: characters are bytes, so what passes is cut from the chunk as is.
-    if (aligned && chunk.length === text.length) return callback(null, spliceBytes(chunk, split, verdicts))
+    if (aligned && chunk.length === text.length) return spliceBytes(chunk, split, verdicts)
     let out = ''
     for (let i = 0; i < events.length; i++) out += verdictText(verdicts[i], events[i])
-    callback(null, out || undefined)
+    return out || undefined
   }
 
-  override _flush(callback: TransformCallback): void {
+  /** What to send on once the body ended: an unfinished last event, if any. */
+  end(): string | undefined {
     const rest = this.#tail + this.#decoder.end()
     this.#tail = ''
-    if (!rest.trim()) return callback()
+    if (!rest.trim()) return undefined
     const event = parseEvent(rest, rest)
     const verdicts = this.#verdicts([event])
-    callback(null, verdicts === undefined ? rest : verdictText(verdicts[0], event) || undefined)
+    return verdicts === undefined ? rest : verdictText(verdicts[0], event) || undefined
   }
 
   /** Each event's verdict, or `undefined` when every one passes unchanged (the common case, no array made). */
@@ -194,5 +195,20 @@ export class SSETap extends Transform {
       verdicts[i] = verdict
     }
     return verdicts
+  }
+}
+
+/** An `EventTap` as a Transform, for when more Transforms (`transformStream` hooks) follow it. */
+export class SSETap extends Transform {
+  constructor(private readonly tap: EventTap) {
+    super()
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    callback(null, this.tap.write(chunk))
+  }
+
+  override _flush(callback: TransformCallback): void {
+    callback(null, this.tap.end())
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { assembleAnswer } from '../../src/gateway/assemble.ts'
-import { parseSSE } from '../../src/index.ts'
+import { mayCarryUsage, parseSSE } from '../../src/index.ts'
 
 /** A chat completion stream the way OpenAI writes it, one content delta per chunk. */
 function stream(deltas: unknown[], extra: (i: number) => Record<string, unknown> = () => ({})): string {
@@ -63,5 +63,20 @@ describe('assembling a chat stream', () => {
   it('a chunk that is not valid JSON is skipped, as before', () => {
     const text = stream(['a', 'b'].map((content) => ({ content }))).replace('"content":"b"', '"content":"b\\"')
     expect(assembleAnswer('openai', undefined, parseSSE(text))!.choices[0].content).toBe('a')
+  })
+})
+
+describe('mayCarryUsage (the cheap test run on every event before parsing one)', () => {
+  it('says yes to a usage object however it is spaced, and no to usage: null or no usage at all', () => {
+    const yes = [
+      '{"choices":[],"usage":{"prompt_tokens":4}}',
+      '{"choices": [], "usage": {"prompt_tokens": 4}}',
+      '{"usage":   {"total_tokens":1}}',
+      // A null first and the object later (a Responses event quoting an earlier chunk).
+      '{"a":{"usage":null},"response":{"usage":{"input_tokens":3}}}',
+    ]
+    const no = ['{"choices":[{"delta":{"content":"hi"}}],"usage":null}', '{"choices":[]}', '{"text":"usage: {"}', '']
+    expect(yes.map((raw) => mayCarryUsage(`data: ${raw}\n\n`))).toEqual(yes.map(() => true))
+    expect(no.map((raw) => mayCarryUsage(`data: ${raw}\n\n`))).toEqual(no.map(() => false))
   })
 })

@@ -1,13 +1,15 @@
 // Forwarding through the kernel with no plugins: JSON, SSE, uploads, binary bodies, aborts,
 // headers both ways, query strings, routing by longest prefix, gzip, and large streams.
 import { createHash, randomBytes } from 'node:crypto'
-import { connect } from 'node:net'
+import { once } from 'node:events'
+import { createServer, get as httpGet, type IncomingMessage } from 'node:http'
+import { connect, type AddressInfo } from 'node:net'
 import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { toFile } from 'openai'
 import { expectedReply, speechBytes, startMockUpstream, type MockUpstream } from '../../playground/mock/server.ts'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
-import { KEY, chat, lastRecord, raw, sdk, sseData, until } from './util.ts'
+import { KEY, chat, lastRecord, raw, sdk, sleep, sseData, until } from './util.ts'
 
 let mock: MockUpstream
 let other: MockUpstream
@@ -95,6 +97,44 @@ describe('JSON and streams', () => {
     expect(sawBigPartWhileStalled).toBe(true)
     const content = sseData(text).filter((d) => d !== '[DONE]').map((d) => d.choices[0]?.delta?.content ?? '').join('')
     expect(content).toBe(expectedReply(words, { chunks: 3 }))
+  })
+
+  it('holds the upstream back while a client reads slowly, instead of buffering the body in memory', async () => {
+    // 96 MB, sent only as fast as it is taken. Socket buffers on two loopback hops hold some MB;
+    // a gateway that read on regardless of its client would take the whole body in a moment.
+    const size = 96 * 1024 * 1024
+    const piece = randomBytes(64 * 1024)
+    let sent = 0
+    const upstream = createServer(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(size) })
+      while (sent < size && !res.destroyed) {
+        sent += piece.length
+        if (!res.write(piece)) await once(res, 'drain')
+      }
+      res.end()
+    })
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+    const slow = await startTestGateway({ routes: { files: { path: '/', target: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, type: 'general' } } })
+    try {
+      const response = await new Promise<IncomingMessage>((resolve, reject) => httpGet(`${slow.url}/download`, resolve).on('error', reject))
+      response.pause()
+      await sleep(600)
+      const sentWhilePaused = sent
+      expect(sentWhilePaused).toBeLessThan(size / 2)
+      const hash = createHash('sha256')
+      let received = 0
+      for await (const chunk of response) {
+        hash.update(chunk as Buffer)
+        received += (chunk as Buffer).length
+      }
+      expect(received).toBe(size)
+      const expected = createHash('sha256')
+      for (let i = 0; i < size / piece.length; i++) expected.update(piece)
+      expect(hash.digest('hex')).toBe(expected.digest('hex'))
+    } finally {
+      await slow.stop()
+      upstream.close()
+    }
   })
 })
 

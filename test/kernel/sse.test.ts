@@ -1,14 +1,14 @@
 import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { parseSSE } from '../../src/index.ts'
-import { SSETap } from '../../src/gateway/sse.ts'
+import { EventTap, SSETap } from '../../src/gateway/sse.ts'
 import type { ChunkVerdict, SSEEvent } from '../../src/index.ts'
 
 /** Pipes `chunks` through a tap with `onEvent`; returns what came out (as bytes) and the events seen. */
 async function tap(chunks: (string | Buffer)[], onEvent: (event: SSEEvent) => ChunkVerdict = () => undefined) {
   const seen: SSEEvent[] = []
   const out: Buffer[] = []
-  const stream = Readable.from(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)), { objectMode: false }).pipe(new SSETap(onEvent, (e) => seen.push(e)))
+  const stream = Readable.from(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)), { objectMode: false }).pipe(new SSETap(new EventTap(onEvent, (e) => seen.push(e))))
   for await (const chunk of stream) out.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk))
   return { text: Buffer.concat(out).toString('utf8'), outChunks: out, seen }
 }
