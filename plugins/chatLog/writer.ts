@@ -139,20 +139,32 @@ export class ChatLogWriter {
     for (const { line } of batch) this.#queuedChars -= line.length
     try {
       const pending = new Map<string, Pending>()
+      // Consecutive records mostly share a folder and a day: look the file up only when they change.
+      let lastFolder: string | undefined
+      let lastDate: string | undefined
+      let cursor: FileCursor | undefined
+      let entry: Pending | undefined
       for (const { folder, date, line } of batch) {
-        const cursor = this.#cursors.get(`${folder}\n${date}`) ?? (await this.#cursor(folder, date))
         const bytes = Buffer.byteLength(line)
+        if (folder !== lastFolder || date !== lastDate || !cursor) {
+          lastFolder = folder
+          lastDate = date
+          cursor = this.#cursors.get(`${folder}\n${date}`) ?? (await this.#cursor(folder, date))
+          entry = undefined
+        }
         if (cursor.size > 0 && cursor.size + bytes > this.#options.maxFileSize) {
           cursor.index++
           cursor.size = 0
+          entry = undefined
         }
         cursor.size += bytes
-        const path = join(folder, logFileName(date, cursor.index))
-        const entry = pending.get(path)
-        if (entry) {
-          entry.text += line
-          entry.count++
-        } else pending.set(path, { text: line, count: 1 })
+        if (!entry) {
+          const path = join(folder, logFileName(date, cursor.index))
+          entry = pending.get(path)
+          if (!entry) pending.set(path, (entry = { text: '', count: 0 }))
+        }
+        entry.text += line
+        entry.count++
       }
       await Promise.all(Array.from(pending, ([path, entry]) => this.#append(path, entry)))
     } catch (error) {

@@ -38,9 +38,8 @@ export const rateLimit = definePlugin((options: RateLimitOptions) => {
   async function onRequest(ctx: ForwardContext): Promise<Response | void> {
     if (!storage) return
     const model = plan.needsModel ? await requestModel(ctx) : undefined
-    const windows = plan.windowsFor(factsOf(ctx, model), perRoute)
+    const { windows, specs } = plan.choose(factsOf(ctx, model), perRoute)
     if (windows.length === 0) return
-    const specs = windows.map((w) => w.spec)
     const store = storage
     const result = await guard.run(() => store.consume(specs, 1), ctx.log, failOpen, !store.shared)
     if (!result) return failOpen ? undefined : unavailable('rateLimit')

@@ -73,6 +73,15 @@ export interface RequestFacts {
   model: string | undefined
 }
 
+/** The windows chosen for a request, and their specs as storage takes them. Shared between requests: read only. */
+export interface WindowChoice {
+  windows: readonly ChosenWindow[]
+  specs: WindowSpec[]
+}
+
+/** Distinct request facts remembered with their windows; past this the memo starts over. */
+const CHOICES_KEPT = 10_000
+
 /** A window chosen for a request, with the rate it enforces (for messages and headers). */
 export interface ChosenWindow {
   spec: WindowSpec
@@ -156,6 +165,7 @@ export class LimitPlan {
   readonly needsModel: boolean
   /** Whether any limit is configured at all. */
   readonly empty: boolean
+  readonly #choices = new Map<string, WindowChoice>()
 
   constructor(options: SharedLimitOptions, readonly field: string) {
     assertConfig(isRecord(options), field, 'must be an object of options')
@@ -189,6 +199,21 @@ export class LimitPlan {
 
     this.needsModel = this.#models.length > 0 || this.#extra.some((r) => r.model)
     this.empty = !this.#base && this.#levels.size === 0 && this.#callers.size === 0 && this.#models.length === 0 && this.#extra.length === 0
+  }
+
+  /**
+   * The windows for one request (see `windowsFor`), remembered by its facts: most requests come
+   * from a few callers and IPs, and choosing builds a string per counter.
+   */
+  choose(facts: RequestFacts, perRoute: boolean): WindowChoice {
+    const key = `${facts.caller}\n${facts.level}\n${facts.ip}\n${facts.route}\n${facts.model}\n${perRoute}`
+    let choice = this.#choices.get(key)
+    if (!choice) {
+      if (this.#choices.size >= CHOICES_KEPT) this.#choices.clear()
+      const windows = this.windowsFor(facts, perRoute)
+      this.#choices.set(key, (choice = { windows, specs: windows.map((w) => w.spec) }))
+    }
+    return choice
   }
 
   /**

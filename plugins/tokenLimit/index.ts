@@ -2,7 +2,7 @@ import { assertConfig, definePlugin, errorResponse, mayCarryUsage, type ForwardC
 import { limitText, refusal, setLimitHeaders, unavailable } from '../rateLimit/answer.ts'
 import { StorageGuard } from '../rateLimit/guard.ts'
 import { warnIfPerProcess } from '../rateLimit/shared.ts'
-import { factsOf, LimitPlan, type ChosenWindow, type Rate, type SharedLimitOptions } from '../rateLimit/rules.ts'
+import { factsOf, LimitPlan, type Rate, type SharedLimitOptions, type WindowChoice } from '../rateLimit/rules.ts'
 import { completionReserve, promptTokens, settledTokens, type GenerationBody } from './estimate.ts'
 import { PacePlan, type PaceOptions } from './pace.ts'
 import { TokenPacer } from './pacer.ts'
@@ -62,7 +62,7 @@ export const tokenLimit = definePlugin((options: TokenLimitOptions) => {
   let perRoute = false
 
   /** Reserves the request's tokens in every budget it falls under; a response when refused. */
-  async function reserve(ctx: ForwardContext, body: GenerationBody, windows: ChosenWindow[]): Promise<Response | void> {
+  async function reserve(ctx: ForwardContext, body: GenerationBody, { windows, specs }: WindowChoice): Promise<Response | void> {
     const prompt = promptTokens(body)
     if (prompt === undefined || !storage) return
     const cost = prompt + completionReserve(body, ctx.upstreamPath, defaultMaxTokens)
@@ -71,7 +71,6 @@ export const tokenLimit = definePlugin((options: TokenLimitOptions) => {
       // It could never fit, however long the client waits: say so instead of a Retry-After.
       return errorResponse(429, `Request too large: it needs ${cost} tokens (prompt ${prompt} + answer cap), above the limit of ${limitText(tooLarge)} tokens. Lower max_tokens or shorten the prompt.`, 'rate_limit_error', 'rate_limit_exceeded')
     }
-    const specs = windows.map((w) => w.spec)
     const store = storage
     const result = await guard.run(() => store.consume(specs, cost), ctx.log, failOpen, !store.shared)
     if (!result) return failOpen ? undefined : unavailable('tokenLimit')
@@ -100,8 +99,9 @@ export const tokenLimit = definePlugin((options: TokenLimitOptions) => {
       const msPerToken = pacing.msPerToken(facts)
       if (msPerToken !== undefined) paces.set(ctx, { msPerToken, model })
     }
-    const windows = budgets.empty ? [] : budgets.windowsFor(facts, perRoute)
-    if (windows.length > 0) return reserve(ctx, body, windows)
+    if (budgets.empty) return
+    const choice = budgets.choose(facts, perRoute)
+    if (choice.windows.length > 0) return reserve(ctx, body, choice)
   }
 
   const plugin: ForwardPlugin = {
