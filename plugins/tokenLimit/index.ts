@@ -84,8 +84,7 @@ export const tokenLimit = definePlugin((options: TokenLimitOptions) => {
   function askForUsage(ctx: ForwardContext, body: GenerationBody): void {
     const current = isRecord(body.stream_options) ? body.stream_options : undefined
     if (current?.include_usage === true) return
-    body.stream_options = { ...current, include_usage: true }
-    ctx.setJson(body)
+    ctx.setField('stream_options', { ...current, include_usage: true })
     hiddenUsage.add(ctx)
   }
 

@@ -5,6 +5,7 @@ import type { ResolvedRoute } from '../config/types.ts'
 import type { CallerIdentity, ForwardContext } from '../plugin/types.ts'
 import type { RequestAbort } from './abort.ts'
 import { ForwardError } from './errors.ts'
+import { appendFields } from './json-fields.ts'
 
 /** Reads a whole request body, refusing more than `limit` bytes. */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -49,6 +50,8 @@ export class RequestContext implements ForwardContext {
   #text: string | undefined
   #json: unknown = UNREAD
   #jsonChanged = false
+  /** Top-level fields `setField` added to the body as the client sent it (appended to its bytes). */
+  #addedFields: string[] | undefined
   #reading: Promise<Buffer> | undefined
 
   constructor(
@@ -113,14 +116,28 @@ export class RequestContext implements ForwardContext {
     this.#jsonChanged = true
   }
 
+  setField(name: string, value: unknown): void {
+    const body = this.#json
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new TypeError(`ctx.setField('${name}') needs the request's JSON object: call and await ctx.json() first`)
+    }
+    const fields = body as Record<string, unknown>
+    const added = !Object.hasOwn(fields, name)
+    fields[name] = value
+    if (added && !this.#jsonChanged && this.bodyBytes) (this.#addedFields ??= []).push(name)
+    // A field the client sent, changed: its old value is somewhere in the bytes, so re-serialise.
+    else this.#jsonChanged = true
+  }
+
   /** The parsed body, if a hook read it. */
   get parsedJson(): unknown {
     return this.#json === UNREAD ? undefined : this.#json
   }
 
-  /** The body to send upstream when it was read: re-serialised only if a hook changed it. */
+  /** The body to send upstream when it was read: re-serialised only if a hook replaced it or changed a field the client sent. */
   outgoingBody(): string | Buffer | undefined {
     if (this.#jsonChanged) return JSON.stringify(this.#json)
+    if (this.#addedFields && this.bodyBytes) return appendFields(this.bodyBytes, this.#json as Record<string, unknown>, this.#addedFields)
     return this.bodyBytes
   }
 }

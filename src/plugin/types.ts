@@ -105,6 +105,13 @@ export interface ForwardContext {
    * The body is re-serialised once, just before the first attempt.
    */
   setJson(body: unknown): void
+  /**
+   * Set one top-level field of the JSON body sent upstream (after `await json()`; the parsed object
+   * changes too). A field the client did not send is appended to the body's bytes as they came, so
+   * the rest is not re-serialised (a long chat history costs nothing); changing a field it sent
+   * re-serialises, like `setJson`.
+   */
+  setField(name: string, value: unknown): void
   /** Headers added to whatever response the client gets (upstream's or a plugin's). */
   readonly responseHeaders: Record<string, string>
   /** Free per-request state for plugins; namespace keys by plugin name. */

@@ -136,6 +136,35 @@ describe('changing the outgoing request', () => {
     expect(rec.apiKey).toBe('sk-swapped')
   })
 
+  it('setField adds a field to the bytes the client sent (its formatting kept) and re-serialises only to change a field it sent', async () => {
+    const adder: ForwardPlugin = {
+      name: 'adder',
+      async onRequest(ctx) {
+        const body = await ctx.json()
+        ctx.setField('user', 'added')
+        ctx.setField('metadata', { from: 'plugin', n: 1 })
+        ctx.setField('ignored', undefined)
+        if (body.replace) ctx.setField('model', 'gpt-4o')
+      },
+    }
+    const gw = await gateway([adder])
+    const send = (text: string) => fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: text })
+
+    // Odd spacing and a number spelt 1.50: kept byte for byte, the fields go before the closing brace.
+    const original = '{ "model" : "gpt-4o-mini",\n  "messages": [{"role":"user","content":"héllo }"}], "temperature": 1.50 }\n'
+    expect((await send(original)).status).toBe(200)
+    const sent = lastRecord(mock).body.toString()
+    expect(sent).toBe(`${original.trimEnd().slice(0, -1)},"user":"added","metadata":{"from":"plugin","n":1}}\n`)
+    expect(Number(lastRecord(mock).headers['content-length'])).toBe(Buffer.byteLength(sent))
+
+    expect((await send('{}')).status).toBeGreaterThanOrEqual(400) // the mock refuses a chat without messages…
+    expect(JSON.parse(lastRecord(mock).body.toString())).toEqual({ user: 'added', metadata: { from: 'plugin', n: 1 } }) // …but got valid JSON
+
+    // Changing a field the client sent: its old value is in the bytes, so the body is re-serialised.
+    expect((await send(JSON.stringify({ ...chat('swap'), replace: true }))).status).toBe(200)
+    expect(JSON.parse(lastRecord(mock).body.toString())).toEqual({ ...chat('swap'), replace: true, model: 'gpt-4o', user: 'added', metadata: { from: 'plugin', n: 1 } })
+  })
+
   it('setJson changes the body the upstream receives; the body is parsed once for every plugin', async () => {
     const seen: unknown[] = []
     const first: ForwardPlugin = {
