@@ -24,17 +24,33 @@ export interface RoutePipeline {
   resendable: boolean
 }
 
-function composeChunkHooks(plugins: ForwardPlugin[]): RoutePipeline['onChunk'] {
-  const hooks = plugins.filter((p) => p.onChunk)
-  if (hooks.length === 0) return undefined
-  if (hooks.length === 1) {
-    const plugin = hooks[0]
-    return (ctx, event) => plugin.onChunk!(ctx, event)
+/**
+ * One `onChunk` hook, guarded: a hook that throws is logged (once per request) and its event passes
+ * unchanged. It runs inside the upstream body's data handler, where a throw would break the stream.
+ */
+function guardedChunkHook(plugin: ForwardPlugin): (ctx: ForwardContext, event: SSEEvent) => ChunkVerdict {
+  const reported = new WeakSet<ForwardContext>()
+  return (ctx, event) => {
+    try {
+      return plugin.onChunk!(ctx, event)
+    } catch (error) {
+      if (!reported.has(ctx)) {
+        reported.add(ctx)
+        ctx.log.error(`plugin ${plugin.name} onChunk failed (its events pass unchanged):`, error)
+      }
+      return undefined
+    }
   }
+}
+
+function composeChunkHooks(plugins: ForwardPlugin[]): RoutePipeline['onChunk'] {
+  const hooks = plugins.filter((p) => p.onChunk).map(guardedChunkHook)
+  if (hooks.length === 0) return undefined
+  if (hooks.length === 1) return hooks[0]
   return (ctx, event) => {
     let replaced: string | undefined
-    for (const plugin of hooks) {
-      const verdict = plugin.onChunk!(ctx, event)
+    for (const hook of hooks) {
+      const verdict = hook(ctx, event)
       if (verdict === false) return false
       if (typeof verdict === 'string') replaced = verdict
     }

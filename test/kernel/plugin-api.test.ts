@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import OpenAI from 'openai'
 import { expectedReply, startMockUpstream, type MockUpstream } from '../../playground/mock/server.ts'
 import { definePlugin, errorResponse, jsonResponse, type ForwardConfig, type ForwardContext, type ForwardPlugin, type ForwardResult, type PluginStorage } from '../../src/index.ts'
+import { captureLogger } from '../helpers/capture-logger.ts'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { freePort } from '../helpers/redis.ts'
 import { KEY, chat, expectOpenAIError, lastRecord, sdk, sseData, until } from './util.ts'
@@ -325,6 +326,21 @@ describe('the response stream', () => {
     // 10 chunks 50 ms apart: held back by the tap, they would all arrive at the end.
     expect(Date.now() - firstAt).toBeGreaterThan(250)
     expect(seen.at(-1)).toBe('[DONE]')
+  })
+
+  it('an onChunk hook that throws is logged once per request; its events pass unchanged and the gateway keeps serving', async () => {
+    const { log, entries } = captureLogger()
+    const faulty: ForwardPlugin = { name: 'faulty', onChunk: (_ctx, event) => void (event.json() as { nope: { deeper: 1 } }).nope.deeper }
+    const gw = await startTestGateway({ routes: { openai: { path: '/', target: mock.url, plugins: [faulty] } } }, { log })
+    running.push(gw)
+    const client = sdk(gw.url)
+    for (const text of ['first stream', 'second stream']) {
+      let content = ''
+      for await (const chunk of await client.chat.completions.create(chat(text, { stream: true }), { headers: { 'x-mock-chunks': '5' } })) content += chunk.choices[0]?.delta?.content ?? ''
+      expect(content).toBe(expectedReply(text, { chunks: 5 }))
+    }
+    const reports = entries.filter((e) => e.type === 'error' && e.text.includes('plugin faulty onChunk failed'))
+    expect(reports).toHaveLength(2)
   })
 
   it('transformStream inserts a Transform between the upstream and the client', async () => {

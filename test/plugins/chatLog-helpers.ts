@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { createConsola, type ConsolaInstance } from 'consola'
 import type { ChatLogRecord } from '../../plugins/chatLog/index.ts'
+
+export { captureLogger } from '../helpers/capture-logger.ts'
 
 /** Every `.jsonl` file under `dir`, relative paths, sorted. */
 export function logFiles(dir: string): string[] {
@@ -43,16 +44,6 @@ export async function waitForRecords(dir: string, count: number, timeoutMs = 800
     if (Date.now() > deadline) throw new Error(`expected ${count} records under ${dir}, found ${records.length}`)
     await new Promise((r) => setTimeout(r, 25))
   }
-}
-
-/** A logger that keeps what it is given, for asserting what the gateway reported. */
-export function captureLogger(): { log: ConsolaInstance; entries: Array<{ type: string; text: string }> } {
-  const entries: Array<{ type: string; text: string }> = []
-  const log = createConsola({
-    level: 5,
-    reporters: [{ log: (entry) => entries.push({ type: entry.type, text: entry.args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ') }) }],
-  })
-  return { log, entries }
 }
 
 /** Today's log file name stem (UTC), as the plugin names files. */
