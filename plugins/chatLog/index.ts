@@ -72,7 +72,8 @@ export const chatLog = definePlugin((options: ChatLogOptions = {}) => {
       // Without `seen`, an earlier plugin answered first (401, 429, a cache hit): still worth a record.
       const kind = seen.get(ctx)?.kind ?? kindOfPath(ctx.upstreamPath, ctx.route.dialect)
       if (!kinds.has(kind)) return
-      writer.push(buildRecord(ctx, result, kind, seen.get(ctx)?.request))
+      const request = seen.get(ctx)?.request
+      writer.push(buildRecord(ctx, result, kind, request), request === undefined ? undefined : result.requestText)
     },
   }
 })

@@ -26,6 +26,19 @@ function errorOf(result: ForwardResult): ChatLogRecord['error'] {
 }
 
 /**
+ * The record as one JSON line, its `request` being the client's own JSON text: a long chat is most
+ * of a record, and serialising the parsed body again cost as much as parsing it. The text is valid
+ * JSON (it was parsed); a line break in it can only sit between tokens, so it becomes a space.
+ */
+export function lineWithRequestText(record: ChatLogRecord, requestText: string): string {
+  const text = requestText.includes('\n') || requestText.includes('\r') ? requestText.replace(/[\r\n]/g, ' ') : requestText
+  const line = JSON.stringify({ ...record, request: null })
+  // The first `"request":null` is the record's own field: in a string value its quotes would be escaped.
+  const at = line.indexOf('"request":null')
+  return `${line.slice(0, at)}"request":${text}${line.slice(at + 14)}\n`
+}
+
+/**
  * Builds the record of one ended exchange; `request` is the JSON body as parsed in `onRequest`. Runs in `onResponse`, after the client has its answer;
  * `answer()` and `usage()` parse the kept body here, once.
  */

@@ -2,6 +2,7 @@ import { appendFile, mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { findCursor, folderName, logFileName, type FileCursor } from './files.ts'
 import { formatExchange } from './print.ts'
+import { lineWithRequestText } from './record.ts'
 import type { ChatLogRecord, RedactFunction } from './types.ts'
 
 /** The part of a logger the writer uses (the setup's consola, or `console` before any setup). */
@@ -81,13 +82,17 @@ export class ChatLogWriter {
     return this.#queue.length
   }
 
-  /** Queues a record as its line (redacted, printed); never waits. Drops it (counted) when the queue is full. */
-  push(record: ChatLogRecord): void {
+  /**
+   * Queues a record as its line (redacted, printed); never waits. Drops it (counted) when the queue
+   * is full. `requestText` is the request body as the client sent it, written in place of the parsed
+   * `request` when nothing is redacted.
+   */
+  push(record: ChatLogRecord, requestText?: string): void {
     if (this.#queue.length >= this.#options.maxQueue) {
       this.#lose(1, 'the queue was full', `chatLog: ${this.#options.maxQueue} records are waiting to be written; new records are dropped until the queue drains (reported once)`)
       return
     }
-    const line = this.#serialise(record)
+    const line = this.#serialise(record, requestText)
     if (line === undefined) return
     // Placed by the record as built, so a redaction cannot move it to another folder.
     this.#queue.push({ folder: this.#folder(record.route, record.kind), date: record.time.slice(0, 10), line })
@@ -174,7 +179,7 @@ export class ChatLogWriter {
   }
 
   /** The record as one line, after redaction; `undefined` when redaction skips it or fails. */
-  #serialise(record: ChatLogRecord): string | undefined {
+  #serialise(record: ChatLogRecord, requestText: string | undefined): string | undefined {
     let final: ChatLogRecord | null
     try {
       final = this.#options.redact ? this.#options.redact(record) : record
@@ -184,6 +189,7 @@ export class ChatLogWriter {
     }
     if (!final) return undefined
     if (this.#options.print) this.log.log(formatExchange(final, this.#colour))
+    if (!this.#options.redact && requestText !== undefined && final.request !== null) return lineWithRequestText(final, requestText)
     return `${JSON.stringify(final)}\n`
   }
 

@@ -129,6 +129,11 @@ export class RequestContext implements ForwardContext {
     else this.#jsonChanged = true
   }
 
+  /** The body as text, as the client sent it, if a hook read it as JSON. */
+  get bodyText(): string | undefined {
+    return this.#text
+  }
+
   /** The parsed body, if a hook read it. */
   get parsedJson(): unknown {
     return this.#json === UNREAD ? undefined : this.#json

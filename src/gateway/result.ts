@@ -44,6 +44,8 @@ export interface ResultInit {
   events?: SSEEvent[]
   bodyTruncated: boolean
   requestJson: unknown
+  /** The request's JSON body as text, as the client sent it, when a hook read it. */
+  requestText?: string
 }
 
 /**
@@ -71,6 +73,11 @@ export class ForwardResult {
   readonly bodyTruncated: boolean
   /** The request's JSON body, if a hook parsed it (`ctx.json()`), else `undefined`. */
   readonly request: unknown
+  /**
+   * That body as text, exactly as the client sent it (before any `setJson`/`setField`), when a hook
+   * read it: lets a plugin store it without serialising the parsed object again.
+   */
+  readonly requestText: string | undefined
   readonly #route: ResolvedRoute
   readonly #chunks: Buffer[] | undefined
   #text: string | undefined
@@ -93,6 +100,7 @@ export class ForwardResult {
     this.#chunks = init.body
     this.#events = init.events
     this.request = init.requestJson
+    this.requestText = init.requestText
   }
 
   /** The response body as text (decompressed), if it was JSON or SSE and kept. */

@@ -285,6 +285,21 @@ describe('chatLog: writing', () => {
     expect(readRecords(dir)).toHaveLength(4)
   })
 
+  it('writes the request as the client sent it, on one line, even when it came pretty-printed', async () => {
+    const { gw } = await start()
+    // Spelt 1.50 and a 20-digit id: a parse and re-serialise would write 1.5 and 12345678901234567000.
+    const sent = '{\n  "model": "gpt-4o",\r\n  "messages": [{"role": "user", "content": "line one\\nline two"}],\n  "temperature": 1.50,\n  "user_id": 12345678901234567890\n}'
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` }, body: sent })
+    expect(res.status).toBe(200)
+    const [record] = await waitForRecords(dir, 1)
+    expect(record.request).toEqual(JSON.parse(sent))
+    const lines = readFileSync(join(dir, record.file), 'utf8').split('\n').filter(Boolean)
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toContain('"temperature": 1.50,')
+    expect(lines[0]).toContain('"user_id": 12345678901234567890')
+    expect(lines[0]).toContain('"content": "line one\\nline two"')
+  })
+
   it('masks data with redact rules and functions before writing', async () => {
     const { client } = await start({
       redact: [
