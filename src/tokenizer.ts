@@ -32,10 +32,11 @@ function encoder(name: EncodingName): Tiktoken {
 }
 
 /**
- * Recent counts by encoding and text. A chat re-sends its whole history every turn, so most of a
- * prompt's messages were counted a moment ago; the memo turns those into a map lookup.
+ * Recent counts, per encoding by text. A chat re-sends its whole history every turn, so most of a
+ * prompt's messages were counted a moment ago; the memo turns those into a map lookup. Keyed by the
+ * text itself: a key built as `encoding + text` would copy every (long) message on every lookup.
  */
-const memo = new Map<string, number>()
+const memos: Record<EncodingName, Map<string, number>> = { o200k_base: new Map(), cl100k_base: new Map() }
 /** Bounded by the characters it holds (about 8 MB), not by entries: messages can be long. */
 const MEMO_CHARS = 4_000_000
 let memoChars = 0
@@ -68,23 +69,25 @@ function encodeLength(encoding: EncodingName, text: string): number {
 export function countTokens(text: string, model?: string): number {
   if (!text) return 0
   const encoding = encodingForModel(model)
+  const memo = memos[encoding]
   // Short texts too: a call into tiktoken's WASM costs microseconds even for "hi", a lookup far less.
-  const key = `${encoding}:${text}`
-  let count = memo.get(key)
+  let count = memo.get(text)
   if (count === undefined) {
     count = encodeLength(encoding, text)
-    if (key.length > MEMO_CHARS) return count
-    memoChars += key.length
-    // Evict the least recently used until the new entry fits.
-    for (const oldest of memo.keys()) {
-      if (memoChars <= MEMO_CHARS) break
-      memo.delete(oldest)
-      memoChars -= oldest.length
+    if (text.length > MEMO_CHARS) return count
+    memoChars += text.length
+    // Evict the least recently used (this encoding's first) until the new entry fits.
+    for (const evicting of encoding === 'o200k_base' ? [memo, memos.cl100k_base] : [memo, memos.o200k_base]) {
+      for (const oldest of evicting.keys()) {
+        if (memoChars <= MEMO_CHARS) break
+        evicting.delete(oldest)
+        memoChars -= oldest.length
+      }
     }
   } else {
-    memo.delete(key)
+    memo.delete(text)
   }
-  memo.set(key, count)
+  memo.set(text, count)
   return count
 }
 
