@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// `npm run bench:ab -- <other checkout>`: is this checkout cheaper than another one, on this noisy VM?
+//
+//   node bench/ab.mjs ../openai-forward-main [--config full|bare|cache-hit] [--stream] [-r 6] [-d 4] [-c 50]
+//
+// Serves the same bench config from both checkouts at once (each its own `dist/`: build both first),
+// against one mock, and loads them in turns (A B, B A, …) for `-r` rounds. Machine drift between
+// minutes moves both alike, so the per-round ratio B/A is the figure to read; it prints each round's
+// ratio and the medians. A is the other checkout, B this one.
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { freePort, spawnNode, waitReady, stop, stopAll, cpuTicks, CLK_TCK } from './lib/procs.mjs'
+import { runLoad } from './lib/load.mjs'
+import { GATEWAYS, CHAT_PATH, chatBody, chatHeaders } from './scenarios.mjs'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    config: { type: 'string', default: 'full' },
+    stream: { type: 'boolean', default: false },
+    rounds: { type: 'string', short: 'r', default: '6' },
+    duration: { type: 'string', short: 'd', default: '4' },
+    connections: { type: 'string', short: 'c', default: '50' },
+  },
+})
+const other = positionals[0] && path.resolve(positionals[0])
+if (!other) throw new Error('usage: node bench/ab.mjs <other checkout> [--config full] [--stream] [-r 6] [-d 4]')
+const gateway = GATEWAYS[opts.config]
+if (!gateway) throw new Error(`--config must be one of ${Object.keys(GATEWAYS).join(', ')}`)
+for (const repo of [other, ROOT]) {
+  if (!fs.existsSync(path.join(repo, 'dist/src'))) throw new Error(`${repo}: no dist/ (run npm run build there)`)
+}
+
+const logDir = path.join(ROOT, 'bench/results/logs')
+const median = (/** @type {number[]} */ xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const chatLogDirs = []
+try {
+  const mockPort = await freePort()
+  const mock = spawnNode({ name: 'ab-mock', args: [path.join(ROOT, 'dist/playground/mock/server.js'), '--port', String(mockPort), '--host', '127.0.0.1', '--no-record'], port: mockPort, cwd: ROOT, logDir })
+  await waitReady(mock)
+  /** @type {{ name: string, proc: import('./lib/procs.mjs').Proc, runs: number[] }[]} */
+  const targets = []
+  for (const [name, repo] of [['A', other], ['B', ROOT]]) {
+    const port = await freePort()
+    const chatLogDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aifd-ab-chatlog-'))
+    chatLogDirs.push(chatLogDir)
+    const proc = spawnNode({
+      name: `ab-${name}`, args: [path.join(repo, 'bin/aifd.mjs'), 'run', '--config', path.join(repo, gateway.config), '--port', String(port), '--host', '127.0.0.1'],
+      port, cwd: repo, logDir, env: { BENCH_UPSTREAM: mock.url, BENCH_CHATLOG_DIR: chatLogDir },
+    })
+    await waitReady(proc, { healthPath: '/healthz' })
+    targets.push({ name, proc, runs: [] })
+  }
+  const key = opts.config === 'full' ? 'fk-bench' : 'sk-bench'
+  const load = (/** @type {import('./lib/procs.mjs').Proc} */ proc, /** @type {number} */ duration) => runLoad({
+    url: proc.url + CHAT_PATH, method: 'POST', headers: chatHeaders(key, opts.stream), body: chatBody({ stream: opts.stream, caching: opts.config === 'cache-hit' }),
+    connections: Number(opts.connections), pipelining: 1, duration,
+  })
+  for (const t of targets) await load(t.proc, 2)
+  console.log(`A = ${other}\nB = ${ROOT}\n${opts.config}${opts.stream ? ' (SSE)' : ''}, ${opts.rounds} rounds × ${opts.duration} s, CPU µs per request:`)
+  for (let round = 0; round < Number(opts.rounds); round++) {
+    for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
+      const before = cpuTicks(t.proc).ticks
+      const result = await load(t.proc, Number(opts.duration))
+      t.runs.push(((cpuTicks(t.proc).ticks - before) * 1e6) / CLK_TCK / result.requests.total)
+    }
+    const [a, b] = targets.map((t) => t.runs[round])
+    console.log(`  round ${round + 1}: A ${a.toFixed(1)}  B ${b.toFixed(1)}  B/A ${(b / a).toFixed(2)}`)
+  }
+  const [a, b] = targets.map((t) => median(t.runs))
+  const ratios = targets[0].runs.map((x, i) => targets[1].runs[i] / x)
+  console.log(`median: A ${a.toFixed(1)}  B ${b.toFixed(1)}  median of per-round B/A ${median(ratios).toFixed(3)}`)
+  for (const t of targets) await stop(t.proc)
+  await stop(mock)
+} finally {
+  await stopAll()
+  for (const dir of chatLogDirs) fs.rmSync(dir, { recursive: true, force: true })
+}
