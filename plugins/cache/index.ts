@@ -1,5 +1,5 @@
 import type { ForwardContext, ForwardResult, PluginStorage } from '../../src/index.ts'
-import { definePlugin, streamResponse } from '../../src/index.ts'
+import { definePlugin, requestSlot, streamResponse } from '../../src/index.ts'
 import { entryFromResult, type CacheEntry } from './entry.ts'
 import { Flight, unlessAborted } from './flight.ts'
 import { cacheKey, endpointOf } from './key.ts'
@@ -60,7 +60,7 @@ export const cache = definePlugin((options: CacheOptions | void) => {
   let storage: PluginStorage | undefined
   let recent: RecentKeys | undefined
   const flights = new Map<string, Flight>()
-  const misses = new WeakMap<ForwardContext, Miss>()
+  const misses = requestSlot<Miss>('cache miss')
 
   /** Whose answers this request may see: `''` for everyone, else the caller; `undefined`: do not cache. */
   function scopeOf(ctx: ForwardContext): string | undefined {

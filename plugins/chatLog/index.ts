@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { assertConfig, definePlugin, parseDuration, parseSize, type ForwardContext, type ResolvedRoute } from '../../src/index.ts'
+import { assertConfig, definePlugin, parseDuration, parseSize, requestSlot, type ForwardContext, type ResolvedRoute } from '../../src/index.ts'
 import { kindOfPath } from './kind.ts'
 import { buildRecord } from './record.ts'
 import { compileRedaction } from './redact.ts'
@@ -44,7 +44,7 @@ export const chatLog = definePlugin((options: ChatLogOptions = {}) => {
   const dir = resolve(options.dir ?? 'Log')
 
   const writer = new ChatLogWriter({ dir, maxFileSize, flushIntervalMs, maxQueue, redact, print: options.print ?? false })
-  const seen = new WeakMap<ForwardContext, Seen>()
+  const seen = requestSlot<Seen>('chatLog seen')
 
   return {
     name: 'chatLog',

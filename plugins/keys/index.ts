@@ -1,4 +1,4 @@
-import { definePlugin, type ForwardContext, type ForwardPlugin, type ResolvedRoute, type UpstreamAttempt, type UpstreamResponse } from '../../src/index.ts'
+import { definePlugin, requestSlot, type ForwardContext, type ForwardPlugin, type ResolvedRoute, type UpstreamAttempt, type UpstreamResponse } from '../../src/index.ts'
 import { filteredModelList, keyRejected, modelRefused, retryAfterMs, unauthorized } from './answers.ts'
 import { locationsFor, readCredential, writeCredential, type Locations, type Spot } from './credential.ts'
 import { KeyHealth } from './health.ts'
@@ -8,6 +8,10 @@ import { digestOf } from './secret.ts'
 import { isModelList, requestModel } from './request.ts'
 
 export type { ForwardKey, KeyLevel, KeysMode, KeysOptions, NamedForwardKey } from './options.ts'
+
+/** Where an attempt notes the pooled key it was sent with (on the attempt itself: it lives as long). */
+const USED_KEY = Symbol('keys: pooled key')
+type UsedKeyNote = UpstreamAttempt & { [USED_KEY]?: PooledKey }
 
 /** Statuses that say the key itself cannot be used right now. */
 const KEY_TROUBLE = new Set([401, 403, 429])
@@ -32,8 +36,7 @@ export const keys = definePlugin((options: KeysOptions) => {
   const health = new KeyHealth(allDigests)
   const pools = new Map([...settings.levels.values()].map((level) => [level, new KeyPool(level, health)]))
   const locations = new WeakMap<ResolvedRoute, Locations>()
-  const plans = new WeakMap<ForwardContext, Plan>()
-  const usedKeys = new WeakMap<UpstreamAttempt, PooledKey>()
+  const plans = requestSlot<Plan>('keys plan')
 
   function locationsOf(route: ResolvedRoute): Locations {
     let where = locations.get(route)
@@ -70,11 +73,11 @@ export const keys = definePlugin((options: KeysOptions) => {
     if (!plan) return
     const chosen = pools.get(plan.level)!.pick()
     writeCredential(attempt, plan.where, plan.spot, chosen.key)
-    usedKeys.set(attempt, chosen)
+    ;(attempt as UsedKeyNote)[USED_KEY] = chosen
   }
 
   async function afterUpstream(ctx: ForwardContext, response: UpstreamResponse): Promise<void> {
-    const used = usedKeys.get(response.attempt)
+    const used = (response.attempt as UsedKeyNote)[USED_KEY]
     if (!used || !KEY_TROUBLE.has(response.status)) return
     const wait = (response.status === 429 ? retryAfterMs(response.headers) : undefined) ?? settings.coolDownMs
     ctx.log.warn(`keys: the upstream answered ${response.status} to key ${used.label}; set aside for ${Math.ceil(wait / 1000)} s`)
@@ -85,7 +88,7 @@ export const keys = definePlugin((options: KeysOptions) => {
     const response = await next()
     const plan = plans.get(ctx)
     if (!plan) return response
-    if ((response.status === 401 || response.status === 403) && usedKeys.has(response.attempt)) return keyRejected(response, settings.coolDownMs)
+    if ((response.status === 401 || response.status === 403) && (response.attempt as UsedKeyNote)[USED_KEY] !== undefined) return keyRejected(response, settings.coolDownMs)
     return plan.filterList ? filteredModelList(response, plan.level.models) : response
   }
 

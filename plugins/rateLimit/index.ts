@@ -1,4 +1,4 @@
-import { assertConfig, definePlugin, type ForwardContext, type ForwardPlugin, type PluginStorage, type WindowSpec } from '../../src/index.ts'
+import { assertConfig, definePlugin, requestSlot, type ForwardContext, type ForwardPlugin, type PluginStorage, type WindowSpec } from '../../src/index.ts'
 import { refusal, setLimitHeaders, unavailable } from './answer.ts'
 import { StorageGuard } from './guard.ts'
 import { warnIfPerProcess } from './shared.ts'
@@ -30,7 +30,7 @@ export const rateLimit = definePlugin((options: RateLimitOptions) => {
   assertConfig(typeof failOpen === 'boolean', `${FIELD}.failOpen`, 'must be true or false')
 
   const guard = new StorageGuard('rateLimit')
-  const counted = new WeakMap<ForwardContext, Counted>()
+  const counted = requestSlot<Counted>('rateLimit counted')
   let storage: PluginStorage | undefined
   /** Placed on routes rather than top-level: each route keeps its own counters. */
   let perRoute = false

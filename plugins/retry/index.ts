@@ -1,4 +1,4 @@
-import { definePlugin, ForwardError, type ForwardContext, type ForwardPlugin, type ResolvedRoute, type UpstreamCall, type UpstreamResponse } from '../../src/index.ts'
+import { definePlugin, ForwardError, requestSlot, type ForwardContext, type ForwardPlugin, type ResolvedRoute, type UpstreamCall, type UpstreamResponse } from '../../src/index.ts'
 import { TargetBreaker } from './breaker.ts'
 import { resolveRetryOptions, type RetryOptions, type RetrySettings } from './options.ts'
 import { backoffMs, discard, hasPipedBody, isRetryableError, pause, retryAfterMs } from './policy.ts'
@@ -20,7 +20,7 @@ export const retry = definePlugin((options: RetryOptions | void) => {
   const breaker = settings.breaker && new TargetBreaker(settings.breaker)
   const targetLists = new WeakMap<ResolvedRoute, readonly string[]>()
   /** The target each request's current attempt went to, for attempts that end in an error (no response). */
-  const attemptTargets = new WeakMap<ForwardContext, string>()
+  const attemptTargets = requestSlot<string>('retry target')
 
   function targetsOf(route: ResolvedRoute): readonly string[] {
     let list = targetLists.get(route)

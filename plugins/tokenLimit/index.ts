@@ -1,4 +1,4 @@
-import { assertConfig, definePlugin, errorResponse, mayCarryUsage, type ForwardContext, type ForwardPlugin, type PluginStorage, type SSEEvent, type WindowSpec } from '../../src/index.ts'
+import { assertConfig, definePlugin, errorResponse, mayCarryUsage, requestSlot, type ForwardContext, type ForwardPlugin, type PluginStorage, type SSEEvent, type WindowSpec } from '../../src/index.ts'
 import { limitText, refusal, setLimitHeaders, unavailable } from '../rateLimit/answer.ts'
 import { StorageGuard } from '../rateLimit/guard.ts'
 import { warnIfPerProcess } from '../rateLimit/shared.ts'
@@ -53,11 +53,11 @@ export const tokenLimit = definePlugin((options: TokenLimitOptions) => {
   assertConfig(typeof failOpen === 'boolean', `${FIELD}.failOpen`, 'must be true or false')
 
   const guard = new StorageGuard('tokenLimit')
-  const reservations = new WeakMap<ForwardContext, Reservation>()
+  const reservations = requestSlot<Reservation>('tokenLimit reservation')
   /** Requests whose stream carries a usage event the client did not ask for. */
-  const hiddenUsage = new WeakSet<ForwardContext>()
+  const hiddenUsage = requestSlot<true>('tokenLimit hidden usage')
   /** Each paced request's speed, in ms per token. */
-  const paces = new WeakMap<ForwardContext, { msPerToken: number; model: string | undefined }>()
+  const paces = requestSlot<{ msPerToken: number; model: string | undefined }>('tokenLimit pace')
   let storage: PluginStorage | undefined
   let perRoute = false
 
@@ -85,7 +85,7 @@ export const tokenLimit = definePlugin((options: TokenLimitOptions) => {
     const current = isRecord(body.stream_options) ? body.stream_options : undefined
     if (current?.include_usage === true) return
     ctx.setField('stream_options', { ...current, include_usage: true })
-    hiddenUsage.add(ctx)
+    hiddenUsage.set(ctx, true)
   }
 
   async function onRequest(ctx: ForwardContext): Promise<Response | void> {

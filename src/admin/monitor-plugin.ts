@@ -1,4 +1,5 @@
 import { definePlugin, type ForwardContext, type ForwardPlugin, type ResolvedConfig } from '../index.ts'
+import { requestSlot } from '../plugin/slot.ts'
 import type { MonitorHub } from './hub.ts'
 
 /** Per-request flags, so a gauge is only taken back for what this plugin counted. */
@@ -6,7 +7,7 @@ interface Tracked {
   stream: boolean
 }
 
-const tracked = new WeakMap<ForwardContext, Tracked>()
+const tracked = requestSlot<Tracked>('monitor')
 
 function isEventStream(type: string | string[] | undefined): boolean {
   return typeof type === 'string' && type.startsWith('text/event-stream')

@@ -4,7 +4,7 @@ import { Transform } from 'node:stream'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import OpenAI from 'openai'
 import { expectedReply, startMockUpstream, type MockUpstream } from '../../playground/mock/server.ts'
-import { definePlugin, errorResponse, jsonResponse, type ForwardConfig, type ForwardContext, type ForwardPlugin, type ForwardResult, type PluginStorage } from '../../src/index.ts'
+import { definePlugin, errorResponse, jsonResponse, requestSlot, type ForwardConfig, type ForwardContext, type ForwardPlugin, type ForwardResult, type PluginStorage } from '../../src/index.ts'
 import { captureLogger } from '../helpers/capture-logger.ts'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { freePort } from '../helpers/redis.ts'
@@ -235,6 +235,32 @@ describe('changing the outgoing request', () => {
     const [a, b] = mock.requests
     expect(a.bodySha256).toBe(b.bodySha256)
     expect(JSON.parse(b.body.toString())).toEqual({ ...chat('retry me'), user: 'added-by-plugin' })
+  })
+})
+
+describe('requestSlot', () => {
+  it('carries a value from onRequest to onResponse per request, apart from other slots and from string state', async () => {
+    const a = requestSlot<string>('same name')
+    const b = requestSlot<string>('same name')
+    const seen: Array<[string | undefined, string | undefined, boolean, string[]]> = []
+    const plugin: ForwardPlugin = {
+      name: 'slots',
+      async onRequest(ctx) {
+        const body = await ctx.json()
+        a.set(ctx, body.messages[0].content)
+        b.set(ctx, 'other')
+        ctx.state.visible = 1
+      },
+      onResponse(ctx) {
+        seen.push([a.get(ctx), b.get(ctx), a.has(ctx), Object.keys(ctx.state)])
+      },
+    }
+    const gw = await gateway([plugin])
+    const client = sdk(gw.url)
+    await Promise.all(['one', 'two', 'three'].map((text) => client.chat.completions.create(chat(text))))
+    await until(() => seen.length === 3)
+    expect(seen.map(([value]) => value).sort()).toEqual(['one', 'three', 'two'])
+    expect(seen.every(([, other, has, keys]) => other === 'other' && has && keys.join() === 'visible')).toBe(true)
   })
 })
 
