@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { Tiktoken } from 'tiktoken/lite'
 
@@ -21,11 +22,11 @@ function encoder(name: EncodingName): Tiktoken {
   let enc = encoders.get(name)
   if (!enc) {
     const { Tiktoken: Encoder } = require('tiktoken/lite') as typeof import('tiktoken/lite')
+    // Read, not require()d: the encoder keeps its own copy of the ranks (in WASM memory), and a
+    // required module stays referenced (by its parent's `children`) however the cache is cleared.
     const file = require.resolve(`tiktoken/encoders/${name}.json`)
-    const ranks = require(file) as { bpe_ranks: string; special_tokens: Record<string, number>; pat_str: string }
+    const ranks = JSON.parse(readFileSync(file, 'utf8')) as { bpe_ranks: string; special_tokens: Record<string, number>; pat_str: string }
     enc = new Encoder(ranks.bpe_ranks, ranks.special_tokens, ranks.pat_str)
-    // The encoder keeps its own copy of the ranks (in WASM memory): the parsed JSON (~10 MB) can go.
-    delete require.cache[file]
     encoders.set(name, enc)
   }
   return enc

@@ -41,10 +41,11 @@ export class SlidingLog {
       times.push(at)
       this.#costs.push(cost)
     } else {
-      // A settlement for an earlier time: keep the order so expiry can go on dropping from the front.
+      // A settlement for an earlier time: merge it into that time's entry (tokenLimit settles at the
+      // time it reserved), else insert it in order so expiry can go on dropping from the front.
       let index = last
       while (index > this.#head && times[index - 1] > at) index--
-      if (times[index] === at) this.#costs[index] += cost
+      if (index > this.#head && times[index - 1] === at) this.#costs[index - 1] += cost
       else {
         times.splice(index, 0, at)
         this.#costs.splice(index, 0, cost)

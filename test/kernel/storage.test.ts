@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StorageConfig } from '../../src/index.ts'
 import { createGatewayStorage, type GatewayStorage } from '../../src/storage/create.ts'
+import { SlidingLog } from '../../src/storage/sliding-log.ts'
 import { hasRedis, startRedis, type TestRedis } from '../helpers/redis.ts'
 import { sleep } from './util.ts'
 
@@ -213,5 +214,20 @@ describe.runIf(hasRedis)('redis shared by several instances', () => {
 
   it('ping resolves while Redis is up', async () => {
     await expect((await open('redis')).ping()).resolves.toBeUndefined()
+  })
+})
+
+describe('moving-window log', () => {
+  it('merges a settlement into the entry of the time it settles, so the log does not grow by one entry per settlement', () => {
+    const log = new SlidingLog(60_000)
+    log.add(100, 5)
+    log.add(101, 5)
+    log.add(102, 1)
+    log.add(100, -3) // tokenLimit settling a reservation made at 100
+    log.add(101, -1)
+    log.add(99, 2) // earlier than anything kept: a new first entry
+    expect([...log.entries()]).toEqual([{ at: 99, cost: 2 }, { at: 100, cost: 2 }, { at: 101, cost: 4 }, { at: 102, cost: 1 }])
+    expect(log.usedSince(0)).toBe(9)
+    expect(log.usedSince(100)).toBe(5)
   })
 })
