@@ -105,7 +105,14 @@ export function settle(pipeline: RoutePipeline, ctx: ForwardContext, result: () 
 function settleEnded(): void {
   const batch = ended
   ended = []
-  for (const { pipeline, ctx, result } of batch) runResponseHooks(pipeline, ctx, result())
+  for (const { pipeline, ctx, result } of batch) {
+    // One exchange's trouble must not cost the others of the batch their hooks (nor the process).
+    try {
+      runResponseHooks(pipeline, ctx, result())
+    } catch (error) {
+      ctx.log.error('building the result for onResponse hooks failed:', error)
+    }
+  }
 }
 
 function runResponseHooks(pipeline: RoutePipeline, ctx: ForwardContext, ended: ForwardResult): void {
