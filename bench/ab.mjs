@@ -12,7 +12,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { freePort, spawnNode, waitReady, stop, stopAll, cpuTicks, CLK_TCK } from './lib/procs.mjs'
+import { freePort, spawnNode, startMock, waitReady, stop, stopAll, cpuTicks, CLK_TCK } from './lib/procs.mjs'
 import { runLoad } from './lib/load.mjs'
 import { GATEWAYS, CHAT_PATH, chatBody, chatHeaders } from './scenarios.mjs'
 
@@ -39,9 +39,7 @@ const logDir = path.join(ROOT, 'bench/results/logs')
 const median = (/** @type {number[]} */ xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const chatLogDirs = []
 try {
-  const mockPort = await freePort()
-  const mock = spawnNode({ name: 'ab-mock', args: [path.join(ROOT, 'dist/playground/mock/server.js'), '--port', String(mockPort), '--host', '127.0.0.1', '--no-record'], port: mockPort, cwd: ROOT, logDir })
-  await waitReady(mock)
+  const mock = await startMock({ root: ROOT, logDir, name: 'ab-mock' })
   /** @type {{ name: string, proc: import('./lib/procs.mjs').Proc, runs: number[] }[]} */
   const targets = []
   for (const [name, repo] of [['A', other], ['B', ROOT]]) {

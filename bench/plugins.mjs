@@ -11,7 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { freePort, spawnNode, waitReady, stopAll, cpuTicks, rssBytes, CLK_TCK } from './lib/procs.mjs'
+import { freePort, spawnNode, startMock, waitReady, stopAll, cpuTicks, rssBytes, CLK_TCK } from './lib/procs.mjs'
 import { runLoad } from './lib/load.mjs'
 import { CHAT_PATH, FULL_PLUGINS, GATEWAYS, chatBody, chatHeaders } from './scenarios.mjs'
 
@@ -37,9 +37,7 @@ const median = (/** @type {number[]} */ xs) => [...xs].sort((a, b) => a - b)[Mat
 /** @type {{ name: string, key: string, proc: import('./lib/procs.mjs').Proc }[]} */
 const targets = []
 try {
-  const mockPort = await freePort()
-  const mock = spawnNode({ name: 'mock', args: [path.join(ROOT, 'dist/playground/mock/server.js'), '--port', String(mockPort), '--host', '127.0.0.1', '--no-record'], port: mockPort, cwd: ROOT, logDir })
-  await waitReady(mock)
+  const mock = await startMock({ root: ROOT, logDir })
   const start = async (/** @type {string} */ name, /** @type {string[]} */ args, /** @type {Record<string,string>} */ env = {}) => {
     const port = await freePort()
     return spawnNode({ name, args: [...args, '--port', String(port), '--host', '127.0.0.1'], port, cwd: ROOT, logDir, cpus: opts.pin ? '0' : undefined, env: { BENCH_UPSTREAM: mock.url, BENCH_CHATLOG_DIR: chatLogDir, ...env } })

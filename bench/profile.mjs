@@ -11,7 +11,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { freePort, spawnNode, waitReady, stop, cpuTicks, CLK_TCK } from './lib/procs.mjs'
+import { freePort, spawnNode, startMock, waitReady, stop, cpuTicks, CLK_TCK } from './lib/procs.mjs'
 import { runLoad } from './lib/load.mjs'
 import { GATEWAYS, CHAT_PATH, chatBody, chatHeaders } from './scenarios.mjs'
 
@@ -37,9 +37,7 @@ fs.rmSync(profDir, { recursive: true, force: true })
 fs.mkdirSync(profDir, { recursive: true })
 const chatLogDir = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'aifd-profile-chatlog-'))
 
-const mockPort = await freePort()
-const mock = spawnNode({ name: 'mock', args: [path.join(ROOT, 'dist/playground/mock/server.js'), '--port', String(mockPort), '--host', '127.0.0.1', '--no-record'], port: mockPort, cwd: ROOT, logDir })
-await waitReady(mock)
+const mock = await startMock({ root: ROOT, logDir })
 const port = await freePort()
 const gw = spawnNode({
   name: `profile-${opts.plugin ?? opts.config}`,

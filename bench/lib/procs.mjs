@@ -201,3 +201,16 @@ export function rssBytes(p) {
   }
   return kb * 1024
 }
+
+/**
+ * Starts the playground mock upstream (from `root`'s dist/) on a free loopback port, without request
+ * recording, and waits until it answers.
+ * @param {{ root: string, logDir: string, name?: string }} o
+ * @returns {Promise<Proc>}
+ */
+export async function startMock(o) {
+  const port = await freePort()
+  const mock = spawnNode({ name: o.name ?? 'mock', args: [path.join(o.root, 'dist/playground/mock/server.js'), '--port', String(port), '--host', '127.0.0.1', '--no-record'], port, cwd: o.root, logDir: o.logDir })
+  await waitReady(mock)
+  return mock
+}

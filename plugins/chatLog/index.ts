@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { assertConfig, definePlugin, parseDuration, parseSize, requestSlot, type ForwardContext, type ResolvedRoute } from '../../src/index.ts'
+import { assertConfig, definePlugin, parseDuration, parseSize, requestSlot, type ResolvedRoute } from '../../src/index.ts'
 import { kindOfPath } from './kind.ts'
 import { buildRecord } from './record.ts'
 import { compileRedaction } from './redact.ts'

@@ -12,6 +12,7 @@ export type { ForwardKey, KeyLevel, KeysMode, KeysOptions, NamedForwardKey } fro
 /** Where an attempt notes the pooled key it was sent with (on the attempt itself: it lives as long). */
 const USED_KEY = Symbol('keys: pooled key')
 type UsedKeyNote = UpstreamAttempt & { [USED_KEY]?: PooledKey }
+const usedKeyOf = (attempt: UpstreamAttempt): PooledKey | undefined => (attempt as UsedKeyNote)[USED_KEY]
 
 /** Statuses that say the key itself cannot be used right now. */
 const KEY_TROUBLE = new Set([401, 403, 429])
@@ -77,7 +78,7 @@ export const keys = definePlugin((options: KeysOptions) => {
   }
 
   async function afterUpstream(ctx: ForwardContext, response: UpstreamResponse): Promise<void> {
-    const used = (response.attempt as UsedKeyNote)[USED_KEY]
+    const used = usedKeyOf(response.attempt)
     if (!used || !KEY_TROUBLE.has(response.status)) return
     const wait = (response.status === 429 ? retryAfterMs(response.headers) : undefined) ?? settings.coolDownMs
     ctx.log.warn(`keys: the upstream answered ${response.status} to key ${used.label}; set aside for ${Math.ceil(wait / 1000)} s`)
@@ -88,7 +89,7 @@ export const keys = definePlugin((options: KeysOptions) => {
     const response = await next()
     const plan = plans.get(ctx)
     if (!plan) return response
-    if ((response.status === 401 || response.status === 403) && (response.attempt as UsedKeyNote)[USED_KEY] !== undefined) return keyRejected(response, settings.coolDownMs)
+    if ((response.status === 401 || response.status === 403) && usedKeyOf(response.attempt) !== undefined) return keyRejected(response, settings.coolDownMs)
     return plan.filterList ? filteredModelList(response, plan.level.models) : response
   }
 

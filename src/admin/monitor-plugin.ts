@@ -1,4 +1,4 @@
-import { definePlugin, type ForwardContext, type ForwardPlugin, type ResolvedConfig } from '../index.ts'
+import { definePlugin, type ForwardPlugin, type ResolvedConfig } from '../index.ts'
 import { requestSlot } from '../plugin/slot.ts'
 import type { MonitorHub } from './hub.ts'
 

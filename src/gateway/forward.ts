@@ -11,7 +11,7 @@ import { settle, type RoutePipeline } from './pipeline.ts'
 import { canResend, outgoingRequest } from './request-body.ts'
 import { ForwardResult, type Outcome } from './result.ts'
 import { withoutQuery } from './router.ts'
-import { Relay } from './relay.ts'
+import { corkPerTurn, Relay } from './relay.ts'
 import { EventTap, SSETap, sseErrorEvent } from './sse.ts'
 import { pickTarget } from './targets.ts'
 import { sendUpstream } from './upstream.ts'
@@ -23,27 +23,6 @@ const MAX_COLLECTED_BYTES = 16 * 1024 * 1024
 const TOTAL_TIMEOUT = Symbol('total timeout')
 
 function noop(): void {}
-
-/**
- * Holds what `out` writes to `res` until the end of the event loop's turn. Behind a Transform the
- * response ends a few ticks after its last data, and a chunked response's terminator then went out
- * in a syscall of its own; corked, the last data and the end leave together. Chunks that arrive over
- * time are each sent at the end of their turn: no buffering beyond it.
- */
-function corkEachTurn(out: Readable, res: ServerResponse): void {
-  let corked = false
-  const uncork = () => {
-    corked = false
-    res.uncork()
-  }
-  // Registered before pipe()'s own listener, so the write it makes is already corked.
-  out.on('data', () => {
-    if (corked) return
-    corked = true
-    res.cork()
-    setImmediate(uncork)
-  })
-}
 
 function isJsonType(type: string | string[] | undefined): boolean {
   return typeof type === 'string' && type.includes('json')
@@ -255,7 +234,9 @@ class Exchange {
       if (observe) source.on('data', observe)
       let out: Readable = tap ? source.pipe(new SSETap(tap)) : source
       for (const transform of transforms) out = out.pipe(transform)
-      corkEachTurn(out, res)
+      // Registered before pipe()'s own listener, so the write it makes is already corked.
+      const hold = corkPerTurn(res)
+      out.on('data', hold)
       out.pipe(res)
       stopWriting = () => out.unpipe(res)
     }

@@ -1,5 +1,6 @@
 import type { ResolvedRoute } from '../config/types.ts'
 import type { ChunkVerdict, ForwardContext, ForwardPlugin, SSEEvent } from '../plugin/types.ts'
+import { requestSlot } from '../plugin/slot.ts'
 import type { ForwardResult } from './result.ts'
 
 /**
@@ -29,13 +30,13 @@ export interface RoutePipeline {
  * unchanged. It runs inside the upstream body's data handler, where a throw would break the stream.
  */
 function guardedChunkHook(plugin: ForwardPlugin): (ctx: ForwardContext, event: SSEEvent) => ChunkVerdict {
-  const reported = new WeakSet<ForwardContext>()
+  const reported = requestSlot<true>(`${plugin.name} onChunk failure reported`)
   return (ctx, event) => {
     try {
       return plugin.onChunk!(ctx, event)
     } catch (error) {
       if (!reported.has(ctx)) {
-        reported.add(ctx)
+        reported.set(ctx, true)
         ctx.log.error(`plugin ${plugin.name} onChunk failed (its events pass unchanged):`, error)
       }
       return undefined
