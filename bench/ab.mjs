@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // `npm run bench:ab -- <other checkout>`: is this checkout cheaper than another one, on this noisy VM?
 //
-//   node bench/ab.mjs ../openai-forward-main [--config full|bare|cache-hit] [--stream] [-r 6] [-d 4] [-c 50]
+//   node bench/ab.mjs ../openai-forward-main [--config full|bare|cache-hit] [--stream] [-r 6] [-d 4] [-c 50] [--pin]
 //
 // Serves the same bench config from both checkouts at once (each its own `dist/`: build both first),
 // against one mock, and loads them in turns (A B, B A, …) for `-r` rounds. Machine drift between
 // minutes moves both alike, so the per-round ratio B/A is the figure to read; it prints each round's
-// ratio and the medians. A is the other checkout, B this one.
+// ratio and the medians. A is the other checkout, B this one. `--pin` puts both gateways on CPU 0:
+// run the script itself with `taskset -c 1`, so the mock and the load generator keep off that core.
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -25,6 +26,7 @@ const { values: opts, positionals } = parseArgs({
     rounds: { type: 'string', short: 'r', default: '6' },
     duration: { type: 'string', short: 'd', default: '4' },
     connections: { type: 'string', short: 'c', default: '50' },
+    pin: { type: 'boolean', default: false },
   },
 })
 const other = positionals[0] && path.resolve(positionals[0])
@@ -48,7 +50,7 @@ try {
     chatLogDirs.push(chatLogDir)
     const proc = spawnNode({
       name: `ab-${name}`, args: [path.join(repo, 'bin/aifd.mjs'), 'run', '--config', path.join(repo, gateway.config), '--port', String(port), '--host', '127.0.0.1'],
-      port, cwd: repo, logDir, env: { BENCH_UPSTREAM: mock.url, BENCH_CHATLOG_DIR: chatLogDir },
+      port, cwd: repo, logDir, cpus: opts.pin ? '0' : undefined, env: { BENCH_UPSTREAM: mock.url, BENCH_CHATLOG_DIR: chatLogDir },
     })
     await waitReady(proc, { healthPath: '/healthz' })
     targets.push({ name, proc, runs: [] })

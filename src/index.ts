@@ -16,7 +16,7 @@ export { ForwardResult, type Outcome, type Timings, type AssembledAnswer, type A
 export { parseSSE, sseErrorEvent } from './gateway/sse.ts'
 export { mayCarryUsage } from './gateway/assemble.ts'
 export type * from './storage/types.ts'
-export { countTokens, countChatTokens, encodingForModel } from './tokenizer.ts'
+export { countTokens, countChatTokens, encodingForModel, loadEncoding } from './tokenizer.ts'
 export { parseDuration, parseRate, parseSize, type RateLimitItem } from './util/units.ts'
 export { Gateway, type GatewayOptions } from './gateway/gateway.ts'
 export { startGateway, type StartOptions, type RunningGateway } from './server.ts'

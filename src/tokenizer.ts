@@ -33,6 +33,14 @@ function encoder(name: EncodingName): Tiktoken {
 }
 
 /**
+ * Builds the encoder `model` uses now instead of on the first count: a plugin that counts every
+ * request calls it from `setup`, so the first request does not wait the quarter second it takes.
+ */
+export function loadEncoding(model?: string): void {
+  encoder(encodingForModel(model))
+}
+
+/**
  * Recent counts, per encoding by text. A chat re-sends its whole history every turn, so most of a
  * prompt's messages were counted a moment ago; the memo turns those into a map lookup. Keyed by the
  * text itself: a key built as `encoding + text` would copy every (long) message on every lookup.

@@ -4,7 +4,7 @@ import { locationsFor, readCredential, writeCredential, type Locations, type Spo
 import { KeyHealth } from './health.ts'
 import { KeyPool, type PooledKey } from './pool.ts'
 import { resolveKeysOptions, type KeysOptions, type Level } from './options.ts'
-import { digestOf } from './secret.ts'
+import { digestOf, SentKeyDigests } from './secret.ts'
 import { isModelList, requestModel } from './request.ts'
 
 export type { ForwardKey, KeyLevel, KeysMode, KeysOptions, NamedForwardKey } from './options.ts'
@@ -38,6 +38,7 @@ export const keys = definePlugin((options: KeysOptions) => {
   const pools = new Map([...settings.levels.values()].map((level) => [level, new KeyPool(level, health)]))
   const locations = new WeakMap<ResolvedRoute, Locations>()
   const plans = requestSlot<Plan>('keys plan')
+  const sentDigests = new SentKeyDigests()
 
   function locationsOf(route: ResolvedRoute): Locations {
     let where = locations.get(route)
@@ -48,7 +49,7 @@ export const keys = definePlugin((options: KeysOptions) => {
   async function onRequest(ctx: ForwardContext): Promise<Response | void> {
     const where = locationsOf(ctx.route)
     const sent = readCredential(ctx, where)
-    const caller = sent ? settings.callers.get(digestOf(sent.key)) : undefined
+    const caller = sent ? settings.callers.get(sentDigests.of(sent.key)) : undefined
     let level: Level
     if (caller) {
       level = caller.level

@@ -1,4 +1,4 @@
-import { assertConfig, definePlugin, errorResponse, mayCarryUsage, requestSlot, type ForwardContext, type ForwardPlugin, type PluginStorage, type SSEEvent, type WindowSpec } from '../../src/index.ts'
+import { assertConfig, definePlugin, errorResponse, loadEncoding, mayCarryUsage, requestSlot, type ForwardContext, type ForwardPlugin, type PluginStorage, type SSEEvent, type WindowSpec } from '../../src/index.ts'
 import { limitText, refusal, setLimitHeaders, unavailable } from '../rateLimit/answer.ts'
 import { StorageGuard } from '../rateLimit/guard.ts'
 import { warnIfPerProcess } from '../rateLimit/shared.ts'
@@ -35,6 +35,20 @@ interface Reservation {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+const NULL_USAGE_END = '"usage":null}\n\n'
+
+/**
+ * An event whose data ends `"usage":null}`: its top-level usage is null, so it is not the usage event.
+ * With `include_usage` every chunk of a stream ends so, and this reads 15 characters instead of
+ * scanning the event (it runs on every event of the route).
+ */
+function endsWithNullUsage(raw: string): boolean {
+  const n = NULL_USAGE_END.length
+  if (raw.length < n) return false
+  for (let i = 1; i <= n; i++) if (raw.charCodeAt(raw.length - i) !== NULL_USAGE_END.charCodeAt(n - i)) return false
+  return true
 }
 
 /**
@@ -115,6 +129,8 @@ export const tokenLimit = definePlugin((options: TokenLimitOptions) => {
       if (setup.route) perRoute = true
       guard.attach(setup.log)
       if (!budgets.empty) warnIfPerProcess(setup, 'tokenLimit')
+      // Every budgeted request counts its prompt: the default encoding is built before the first one.
+      if (!budgets.empty) loadEncoding()
     },
     onRequest,
     async onResponse(ctx, result) {
@@ -130,7 +146,7 @@ export const tokenLimit = definePlugin((options: TokenLimitOptions) => {
     // Runs for every event on the route, so it glances at `raw` (free) and parses only the usage event:
     // an usage event the plugin asked for and the client did not, `{"choices":[],"usage":{…}}`.
     plugin.onChunk = (ctx: ForwardContext, event: SSEEvent) => {
-      if (!hiddenUsage.has(ctx) || !mayCarryUsage(event.raw)) return
+      if (!hiddenUsage.has(ctx) || endsWithNullUsage(event.raw) || !mayCarryUsage(event.raw)) return
       const json = event.json()
       if (Array.isArray(json?.choices) && json.choices.length === 0 && isRecord(json.usage)) return false
     }

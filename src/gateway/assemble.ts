@@ -106,7 +106,7 @@ function fromOpenAIStream(events: readonly SSEEvent[]): AssembledAnswer {
   let template: DeltaTemplate | undefined
   for (const event of events) {
     if (template) {
-      const content = template.content(event.data)
+      const content = template.content(event.raw)
       if (content !== undefined) {
         choiceAt(answer.choices, template.index).content += content
         continue
@@ -114,7 +114,7 @@ function fromOpenAIStream(events: readonly SSEEvent[]): AssembledAnswer {
     }
     const data = event.json()
     if (!data) continue
-    template ??= DeltaTemplate.from(event.data, data)
+    template ??= DeltaTemplate.from(event, data)
     if (typeof data.type === 'string' && data.type.startsWith('response.')) {
       if (data.response && (data.type === 'response.completed' || data.type === 'response.incomplete' || data.type === 'response.failed')) {
         return fromResponsesObject(data.response)

@@ -1,8 +1,10 @@
+import type { SSEEvent } from '../plugin/types.ts'
+
 /**
  * A fast path for reading chat completion streams. After their first events, OpenAI-style streams
  * send chunk after chunk that differ only in one short string: the content delta. Parsing each as
  * JSON is most of what assembling an answer costs, so the first plain content chunk becomes a
- * template (the data before and after its content string), and later chunks that are that template
+ * template (the raw event text before and after its content string), and later chunks that are that template
  * around a different string are read by cutting the string out.
  *
  * Exactness: a chunk is only read this way when the part between the template's prefix and suffix
@@ -19,27 +21,34 @@ export class DeltaTemplate {
   ) {}
 
   /** A template from a parsed chunk whose only news is content for one choice, else `undefined`. */
-  static from(data: string, chunk: any): DeltaTemplate | undefined {
+  static from(event: SSEEvent, chunk: any): DeltaTemplate | undefined {
     const choices = chunk?.choices
     if (!Array.isArray(choices) || choices.length !== 1 || chunk.usage != null) return undefined
     const choice = choices[0]
     const delta = choice?.delta
     if (typeof choice?.index !== 'number' || choice.finish_reason != null || typeof delta?.content !== 'string' || Object.keys(delta).length !== 1) return undefined
     if (Object.keys(choice).some((key) => key !== 'index' && key !== 'delta' && key !== 'finish_reason' && key !== 'logprobs') || choice.logprobs != null) return undefined
+    // The template is cut from the event's raw text, so later events are compared without even
+    // reading their `data` field: only a one-line event makes one.
+    const { raw } = event
+    if (raw !== `data: ${event.data}\n\n`) return undefined
     const needle = `"content":${JSON.stringify(delta.content)}`
-    const at = data.indexOf(needle)
+    const at = raw.indexOf(needle)
     // The content must appear once, written the canonical way; otherwise no template (full parses).
-    if (at === -1 || data.indexOf(needle, at + 1) !== -1) return undefined
-    return new DeltaTemplate(data.slice(0, at + '"content":"'.length), data.slice(at + needle.length - 1), choice.index)
+    if (at === -1 || raw.indexOf(needle, at + 1) !== -1) return undefined
+    return new DeltaTemplate(raw.slice(0, at + '"content":"'.length), raw.slice(at + needle.length - 1), choice.index)
   }
 
-  /** The content of a chunk cut to this template, or `undefined` when it must be parsed in full. */
-  content(data: string): string | undefined {
+  /**
+   * The content of an event cut to this template (given its raw text), or `undefined` when it must
+   * be parsed in full. A middle with no line break is one `data:` line, as the template's was.
+   */
+  content(raw: string): string | undefined {
     const { prefix, suffix } = this
-    if (data.length < prefix.length + suffix.length) return undefined
+    if (raw.length < prefix.length + suffix.length) return undefined
     // Not startsWith/endsWith: on sliced strings, in optimised code, Node 20's V8 makes those ~7× slower.
-    if (data.slice(0, prefix.length) !== prefix || data.slice(data.length - suffix.length) !== suffix) return undefined
-    const middle = data.slice(prefix.length, data.length - suffix.length)
+    if (raw.slice(0, prefix.length) !== prefix || raw.slice(raw.length - suffix.length) !== suffix) return undefined
+    const middle = raw.slice(prefix.length, raw.length - suffix.length)
     if (UNSAFE.test(middle)) return undefined
     if (!middle.includes('\\')) return middle
     try {

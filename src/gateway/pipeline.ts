@@ -106,25 +106,36 @@ export function settle(pipeline: RoutePipeline, ctx: ForwardContext, result: () 
 function settleEnded(): void {
   const batch = ended
   ended = []
+  const results: (ForwardResult | undefined)[] = []
+  let hooks = 0
   for (const { pipeline, ctx, result } of batch) {
     // One exchange's trouble must not cost the others of the batch their hooks (nor the process).
     try {
-      runResponseHooks(pipeline, ctx, result())
+      results.push(result())
+      hooks = Math.max(hooks, pipeline.onResponse.length)
     } catch (error) {
+      results.push(undefined)
       ctx.log.error('building the result for onResponse hooks failed:', error)
+    }
+  }
+  // Hook by hook across the batch, so each plugin's code runs over and over while it is warm; each
+  // exchange still sees its plugins in their order.
+  for (let i = 0; i < hooks; i++) {
+    for (let j = 0; j < batch.length; j++) {
+      const plugin = batch[j]!.pipeline.onResponse[i]
+      const result = results[j]
+      if (plugin && result) runResponseHook(plugin, batch[j]!.ctx, result)
     }
   }
 }
 
-function runResponseHooks(pipeline: RoutePipeline, ctx: ForwardContext, ended: ForwardResult): void {
-  for (const plugin of pipeline.onResponse) {
-    try {
-      const done = plugin.onResponse!(ctx, ended)
-      if (done && typeof (done as Promise<void>).catch === 'function') {
-        ;(done as Promise<void>).catch((error: unknown) => ctx.log.error(`plugin ${plugin.name} onResponse failed:`, error))
-      }
-    } catch (error) {
-      ctx.log.error(`plugin ${plugin.name} onResponse failed:`, error)
+function runResponseHook(plugin: ForwardPlugin, ctx: ForwardContext, ended: ForwardResult): void {
+  try {
+    const done = plugin.onResponse!(ctx, ended)
+    if (done && typeof (done as Promise<void>).catch === 'function') {
+      ;(done as Promise<void>).catch((error: unknown) => ctx.log.error(`plugin ${plugin.name} onResponse failed:`, error))
     }
+  } catch (error) {
+    ctx.log.error(`plugin ${plugin.name} onResponse failed:`, error)
   }
 }

@@ -45,6 +45,21 @@ describe('assembling a chat stream', () => {
     expect(parsed).toBe(4)
   })
 
+  it('events not written as one `data:` line (CRLF, an id line, a comment) assemble the same, parsed in full', () => {
+    const contents = tricky.slice(0, 6)
+    const lf = stream(contents.map((content) => ({ content })))
+    const variants = [
+      lf.replaceAll('\n', '\r\n'),
+      lf.replaceAll('data: {', 'id: 7\ndata: {'),
+      lf.replaceAll('data: {', ': keep-alive\ndata: {'),
+    ]
+    for (const text of variants) {
+      const answer = assembleAnswer('openai', undefined, parseSSE(text))!
+      expect(answer.choices[0].content).toBe(contents.join(''))
+      expect(answer.choices[0].finishReason).toBe('stop')
+    }
+  })
+
   it('upstream escapes that JSON.stringify would not write (\\u, \\/) decode the same', () => {
     const text = stream(['a', 'b', 'c'].map((content) => ({ content }))).replace('"content":"b"', '"content":"\\u00e9\\/x"')
     expect(assembleAnswer('openai', undefined, parseSSE(text))!.choices[0].content).toBe('aé/xc')

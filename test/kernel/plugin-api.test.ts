@@ -512,6 +512,36 @@ describe('onResponse results', () => {
   })
 })
 
+describe('onResponse under load', () => {
+  it('every exchange of a busy moment gets each of its route\'s hooks once, in chain order', async () => {
+    const seen = new Map<string, string[]>()
+    const note = (name: string): ForwardPlugin => ({
+      name,
+      onResponse: (ctx) => {
+        const id = String(ctx.headers['x-test-id'])
+        seen.set(id, [...(seen.get(id) ?? []), name])
+      },
+    })
+    const gw = await startTestGateway({
+      plugins: [note('global')],
+      routes: {
+        one: { path: '/one', target: mock.url, plugins: [note('a'), note('b'), note('c')] },
+        two: { path: '/two', target: mock.url, plugins: [note('x')] },
+      },
+    })
+    running.push(gw)
+    // Many exchanges end in the same turns of the event loop, on two routes with chains of different lengths.
+    const sent = Array.from({ length: 60 }, (_, i) => ({ id: `r${i}`, route: i % 3 === 0 ? 'two' : 'one', stream: i % 2 === 0 }))
+    await Promise.all(sent.map(async ({ id, route, stream }) => {
+      const res = await fetch(`${gw.url}/${route}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'x-test-id': id }, body: JSON.stringify(chat(id, { stream })) })
+      expect(res.status).toBe(200)
+      await res.text()
+    }))
+    expect(await until(() => [...seen.values()].reduce((n, hooks) => n + hooks.length, 0) === 20 * 2 + 40 * 4)).toBe(true)
+    for (const { id, route } of sent) expect(seen.get(id)).toEqual(route === 'two' ? ['global', 'x'] : ['global', 'a', 'b', 'c'])
+  })
+})
+
 describe('onError and setup', () => {
   it('onError sees the failure and can replace the error response', async () => {
     const port = await freePort()

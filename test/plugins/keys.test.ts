@@ -144,6 +144,19 @@ describe('forward keys (require mode)', () => {
     expect((await missing.json()).error).toMatchObject({ type: 'invalid_request_error', code: 'missing_api_key' })
     expect([...keysSeen(unknown.id), ...keysSeen(real.id), ...keysSeen(id)]).toEqual([])
   })
+
+  it('a flood of made-up keys changes nothing: they stay refused, and the forward key still works', async () => {
+    // More distinct keys than the plugin remembers digests of, so its memo starts over on the way.
+    const statuses = new Map<number, number>()
+    for (let i = 0; i < 1100; i += 50) {
+      const batch = Array.from({ length: 50 }, (_, j) => fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer fk-guess-${i + j}` } }).then((r) => r.status))
+      for (const status of await Promise.all(batch)) statuses.set(status, (statuses.get(status) ?? 0) + 1)
+    }
+    expect(statuses).toEqual(new Map([[401, 1100]]))
+    const { client, id } = openai('', 'fk-alice')
+    expect((await client.chat.completions.create(hi)).choices[0].message.content).toContain('Hello!')
+    expect(keysSeen(id)).toEqual([REAL.good])
+  })
 })
 
 describe('levels', () => {
