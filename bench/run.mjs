@@ -29,6 +29,7 @@ const { values: argv } = parseArgs({
     only: { type: 'string' },
     out: { type: 'string' },
     strict: { type: 'boolean', default: false },
+    pin: { type: 'boolean', default: false },
     'mock-script': { type: 'string' },
     'gateway-bin': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -48,6 +49,8 @@ if (argv.help) {
   --only a,b            scenarios to run (${SCENARIOS.map((s) => s.id).join(', ')})
   --out FILE            JSON results file (default bench/results/latest.json)
   --strict              exit 1 if any target check fails
+  --pin                 measured processes (passthrough, gateways) on CPU 0, the mock on CPU 1;
+                        run the bench itself with \`taskset -c 1\` so the load generator stays off CPU 0
   --mock-script FILE    use another mock upstream script (default dist/playground/mock/server.js)
   --gateway-bin FILE    use another gateway CLI (default bin/aifd.mjs); must accept
                         run --config FILE --port N --host 127.0.0.1`)
@@ -67,6 +70,7 @@ const opts = {
   warmup: num(argv.warmup, argv.quick ? 0.5 : 2),
   ttfbRequests: Math.round(num(argv['ttfb-requests'], 200)),
   quick: !!argv.quick,
+  pin: !!argv.pin,
 }
 const only = argv.only ? argv.only.split(',').map((s) => s.trim()).filter(Boolean) : null
 if (only) {
@@ -150,7 +154,7 @@ const neededGateways = [...new Set(runnable.map((s) => s.gateway).filter((g) => 
 const chatLogDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aifd-bench-chatlog-'))
 
 log(`openai-forward bench — ${os.cpus()[0]?.model ?? 'unknown cpu'} × ${os.cpus().length}, node ${process.version}`)
-log(`connections ${opts.connections}, ${opts.duration}s per run, ${opts.reps} rep(s), warm-up ${opts.warmup}s, TTFB ${opts.ttfbRequests} req/target${opts.quick ? ' (quick)' : ''}`)
+log(`connections ${opts.connections}, ${opts.duration}s per run, ${opts.reps} rep(s), warm-up ${opts.warmup}s, TTFB ${opts.ttfbRequests} req/target${opts.quick ? ' (quick)' : ''}${opts.pin ? ', pinned: targets on CPU 0, mock on CPU 1' : ''}`)
 for (const s of scenarios) if (scenarioStatus[s.id].status === 'skipped') log(`  ${s.id}: skipped (${scenarioStatus[s.id].reason})`)
 
 /** @type {Record<string, import('./lib/procs.mjs').Proc>} */
@@ -160,17 +164,17 @@ const gatewayFailed = {}
 
 async function startAll() {
   const [mockPort, ptPort] = [await freePort(), await freePort()]
-  procs.mock = spawnNode({ name: 'mock', args: [mockScript, '--port', String(mockPort), '--host', HOST, '--no-record'], port: mockPort, cwd: ROOT, logDir })
+  procs.mock = spawnNode({ name: 'mock', args: [mockScript, '--port', String(mockPort), '--host', HOST, '--no-record'], port: mockPort, cwd: ROOT, logDir, cpus: opts.pin ? '1' : undefined })
   await waitReady(procs.mock, { timeoutMs: 15_000 })
   const upstream = procs.mock.url
-  procs.passthrough = spawnNode({ name: 'passthrough', args: [path.join(ROOT, 'bench/passthrough.mjs'), '--upstream', upstream, '--port', String(ptPort), '--host', HOST], port: ptPort, cwd: ROOT, logDir })
+  procs.passthrough = spawnNode({ name: 'passthrough', args: [path.join(ROOT, 'bench/passthrough.mjs'), '--upstream', upstream, '--port', String(ptPort), '--host', HOST], port: ptPort, cwd: ROOT, logDir, cpus: opts.pin ? '0' : undefined })
   const waits = [waitReady(procs.passthrough, { timeoutMs: 15_000 })]
   for (const g of neededGateways) {
     const port = await freePort()
     const p = spawnNode({
       name: `gateway-${g}`,
       args: [gatewayBin, 'run', '--config', GATEWAYS[g].config, '--port', String(port), '--host', HOST],
-      port, cwd: ROOT, logDir,
+      port, cwd: ROOT, logDir, cpus: opts.pin ? '0' : undefined,
       env: { BENCH_UPSTREAM: upstream, BENCH_CHATLOG_DIR: chatLogDir },
     })
     procs[`gateway:${g}`] = p
