@@ -147,6 +147,9 @@ export const tokenLimit = definePlugin((options: TokenLimitOptions) => {
     // an usage event the plugin asked for and the client did not, `{"choices":[],"usage":{…}}`.
     plugin.onChunk = (ctx: ForwardContext, event: SSEEvent) => {
       if (!hiddenUsage.has(ctx) || endsWithNullUsage(event.raw) || !mayCarryUsage(event.raw)) return
+      // OpenAI writes it compact: told from its text, the event is parsed later, with the other
+      // responses' work (settling needs its usage), not here on the stream's path.
+      if (event.raw.includes('"choices":[]')) return false
       const json = event.json()
       if (Array.isArray(json?.choices) && json.choices.length === 0 && isRecord(json.usage)) return false
     }

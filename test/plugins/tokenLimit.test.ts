@@ -1,6 +1,8 @@
 // The tokenLimit plugin: budgets reserved before forwarding and settled to real usage, streams with
 // and without the upstream's usage, and output pacing. A real gateway, the mock upstream, the SDK.
 import { randomUUID } from 'node:crypto'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError, countChatTokens, countTokens } from '../../src/index.ts'
@@ -141,6 +143,35 @@ describe('tokenLimit streams', () => {
     expect(last.usage?.total_tokens).toBe(expected)
     await settled()
     expect(await remainingAfter(client, PROMPT + 10)).toBe(LIMIT - expected)
+  })
+
+  it('hides the usage event however the upstream spaces it, and no other event with empty choices', async () => {
+    // An OpenAI-compatible server of its own, writing JSON with spaces, and an Azure-style first
+    // chunk: empty choices, no usage (content filter results).
+    const events = [
+      { choices: [], prompt_filter_results: [{ prompt_index: 0 }] },
+      { choices: [{ index: 0, delta: { role: 'assistant', content: 'Hi' }, finish_reason: null }], usage: null },
+      { choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: null },
+      { choices: [], usage: { prompt_tokens: 7, completion_tokens: 5, total_tokens: 12 } },
+    ]
+    const body = `${events.map((e) => `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', model: MODEL, ...e }, null, 1).replaceAll('\n', ' ')}\n\n`).join('')}data: [DONE]\n\n`
+    const spaced = createServer((req, res) => {
+      req.resume()
+      res.writeHead(200, { 'content-type': 'text/event-stream' }).end(body)
+    })
+    await new Promise<void>((resolve) => spaced.listen(0, '127.0.0.1', resolve))
+    const own = await startTestGateway({ routes: { openai: { path: '/', target: `http://127.0.0.1:${(spaced.address() as AddressInfo).port}`, plugins: [tokenLimit({ limit: `${LIMIT}/minute` })] } } })
+    try {
+      const client = new OpenAI({ baseURL: `${own.url}/v1`, apiKey: 'sk-test', maxRetries: 0 })
+      const chunks = []
+      for await (const chunk of await client.chat.completions.create({ model: MODEL, messages, max_tokens: 100, stream: true })) chunks.push(chunk)
+      expect(chunks.map((c) => [c.choices.length, c.usage ?? null])).toEqual([[0, null], [1, null], [1, null]])
+      await settled()
+      expect(await remainingAfter(client, PROMPT + 10)).toBe(LIMIT - 12)
+    } finally {
+      await own.stop()
+      spaced.close()
+    }
   })
 
   it('without upstream usage (streamUsage: false), settles to tokens counted from the streamed text', async () => {
