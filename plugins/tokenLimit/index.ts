@@ -143,8 +143,8 @@ export const tokenLimit = definePlugin((options: TokenLimitOptions) => {
     },
   }
   if (!budgets.empty && streamUsage) {
-    // Runs for every event on the route, so it glances at `raw` (free) and parses only the usage event:
-    // an usage event the plugin asked for and the client did not, `{"choices":[],"usage":{…}}`.
+    // Drops the usage event the plugin asked for and the client did not, `{"choices":[],"usage":{…}}`.
+    // It runs for every event on the route, so it only glances at `raw`; a spaced usage event is parsed.
     plugin.onChunk = (ctx: ForwardContext, event: SSEEvent) => {
       if (!hiddenUsage.has(ctx) || endsWithNullUsage(event.raw) || !mayCarryUsage(event.raw)) return
       // OpenAI writes it compact: told from its text, the event is parsed later, with the other

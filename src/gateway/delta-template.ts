@@ -4,8 +4,8 @@ import type { SSEEvent } from '../plugin/types.ts'
  * A fast path for reading chat completion streams. After their first events, OpenAI-style streams
  * send chunk after chunk that differ only in one short string: the content delta. Parsing each as
  * JSON is most of what assembling an answer costs, so the first plain content chunk becomes a
- * template (the raw event text before and after its content string), and later chunks that are that template
- * around a different string are read by cutting the string out.
+ * template (the raw event text before and after its content string), and later chunks that are
+ * that template around a different string are read by cutting the string out.
  *
  * Exactness: a chunk is only read this way when the part between the template's prefix and suffix
  * holds no quote, backslash-free or validly escaped, and no control character. Such a part can only
