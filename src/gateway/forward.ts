@@ -15,6 +15,7 @@ import { corkPerTurn, Relay } from './relay.ts'
 import { EventTap, SSETap, sseErrorEvent } from './sse.ts'
 import { pickTarget } from './targets.ts'
 import { sendUpstream } from './upstream.ts'
+import { FetchedResponse, ReadableSource } from './upstream-body.ts'
 import { fromWebResponse, type NodeAnswer } from './web-response.ts'
 
 /** Bodies larger than this are not kept for `onResponse` hooks (the client still gets all of it). */
@@ -158,9 +159,7 @@ class Exchange {
         throw upstreamFailure(error, route.timeouts)
       }
       this.#headersMs = performance.now() - ctx.startedAt
-      // A client that leaves while hooks still run destroys this body with an error; never unhandled.
-      raw.body.on('error', noop)
-      const response: UpstreamResponse = { status: raw.status, headers: raw.headers, body: raw.body, attempt }
+      const response = new FetchedResponse(raw.status, raw.headers, raw.body, attempt)
       for (const plugin of pipeline.afterUpstream) await plugin.afterUpstream!(ctx, response)
       return response
     }
@@ -197,13 +196,17 @@ class Exchange {
     const { res, pipeline, log } = this.request
     const { ctx } = this
     const { status, headers } = answer
-    const source = answer.body instanceof Readable ? answer.body : null
-    const inline = source ? null : (answer.body as string | Uint8Array | null)
+    // The upstream's body read directly, unless a hook took it as a stream; else any stream body.
+    const upstream = answer instanceof FetchedResponse ? answer.direct : undefined
+    const source = upstream === undefined && answer.body instanceof Readable ? answer.body : undefined
+    const streamed = upstream !== undefined || source !== undefined
+    const inline = streamed ? null : (answer.body as string | Uint8Array | null)
     const type = headers['content-type']
     const stream = isSSEType(type)
     const written: Written = { outcome: 'complete', stream, chunks: undefined, events: undefined, truncated: false, firstByteMs: undefined, error: undefined }
     if (res.destroyed) {
-      // Destroying an upstream body emits 'error'; with no listener that would take the process down.
+      upstream?.destroy()
+      // Destroying a stream emits 'error'; with no listener that would take the process down.
       source?.on('error', noop).destroy()
       return { ...written, outcome: 'aborted', stream: false }
     }
@@ -212,13 +215,13 @@ class Exchange {
     written.chunks = chunks
     // Events are parsed only when a hook wants them; otherwise SSE bytes pass untouched like any body.
     // The events parsed here are kept for `onResponse` (while the body is), so they are parsed once.
-    const tap = stream && source && pipeline.onChunk && !isEncoded(headers['content-encoding'])
+    const tap = stream && streamed && pipeline.onChunk && !isEncoded(headers['content-encoding'])
       ? new EventTap((event) => pipeline.onChunk!(ctx, event), chunks && this.#keepEvents(written))
       : undefined
-    const transforms = source ? pipeline.transformStream.map((p) => p.transformStream!(ctx, { status, headers })).filter((t) => t !== undefined) : []
+    const transforms = streamed ? pipeline.transformStream.map((p) => p.transformStream!(ctx, { status, headers })).filter((t) => t !== undefined) : []
     res.writeHead(status, responseHeaderList(headers, ctx.responseHeaders, tap !== undefined || transforms.length > 0))
 
-    if (!source) {
+    if (!streamed) {
       if (chunks && inline) chunks.push(Buffer.from(inline))
       res.end(inline)
       await this.#closed
@@ -226,21 +229,8 @@ class Exchange {
     }
 
     const observe = this.#observer(written, pipeline.onResponse.length > 0)
-    let stopWriting: () => void
-    if (transforms.length === 0) {
-      const relay = new Relay(source, res, tap, observe, headers['content-length'] === undefined)
-      stopWriting = () => relay.stop()
-    } else {
-      if (observe) source.on('data', observe)
-      let out: Readable = tap ? source.pipe(new SSETap(tap)) : source
-      for (const transform of transforms) out = out.pipe(transform)
-      // Registered before pipe()'s own listener, so the write it makes is already corked.
-      const hold = corkPerTurn(res)
-      out.on('data', hold)
-      out.pipe(res)
-      stopWriting = () => out.unpipe(res)
-    }
-    source.once('error', (error: Error) => {
+    let stopWriting = noop
+    const broke = (error: unknown) => {
       if (this.#abort.aborted && this.#abort.reason !== TOTAL_TIMEOUT) return
       const failure = this.#abort.reason === TOTAL_TIMEOUT ? this.#totalTimeout() : upstreamFailure(error, pipeline.route.timeouts)
       written.error = failure
@@ -253,7 +243,23 @@ class Exchange {
       } else {
         res.destroy(failure)
       }
-    })
+    }
+    if (transforms.length === 0) {
+      const relay = new Relay(upstream ?? new ReadableSource(source!), res, tap, observe, headers['content-length'] === undefined, broke)
+      stopWriting = () => relay.stop()
+      relay.start()
+    } else {
+      const body = source ?? upstream!.readable
+      if (observe) body.on('data', observe)
+      let out: Readable = tap ? body.pipe(new SSETap(tap)) : body
+      for (const transform of transforms) out = out.pipe(transform)
+      // Registered before pipe()'s own listener, so the write it makes is already corked.
+      const hold = corkPerTurn(res)
+      out.on('data', hold)
+      out.pipe(res)
+      stopWriting = () => out.unpipe(res)
+      body.once('error', broke)
+    }
     await this.#closed
     return { ...written, outcome: written.error ? 'error' : res.writableFinished ? 'complete' : 'aborted' }
   }

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
-import type { Readable } from 'node:stream'
 import type { EventTap } from './sse.ts'
+import type { BodySink, BodySource } from './upstream-body.ts'
 
 /**
  * Returns `hold()`: corks `res` until the end of the event loop's turn (once per turn, however often
@@ -23,37 +23,41 @@ export function corkPerTurn(res: ServerResponse): () => void {
 }
 
 /**
- * Copies an upstream body to the client, chunk by chunk as it comes, with backpressure: what
- * `pipe()` does, without its per-request closures and listeners, and with the SSE tap and the
- * body's observers called in the same step instead of through a Transform and more listeners.
+ * Copies a body to the client, chunk by chunk as it comes, with backpressure: what `pipe()` does,
+ * without a stream on either side of it, and with the SSE tap and the body's observer called in the
+ * same step instead of through a Transform and more listeners.
  *
  * A chunked body is corked per turn (`corkPerTurn`).
  */
-export class Relay {
+export class Relay implements BodySink {
   #stopped = false
   readonly #hold: (() => void) | undefined
 
   constructor(
-    private readonly source: Readable,
+    private readonly source: BodySource,
     private readonly res: ServerResponse,
     private readonly tap: EventTap | undefined,
     /** Called with each chunk as it came from the upstream, before it is written. */
     private readonly observe: ((chunk: Buffer) => void) | undefined,
     chunked: boolean,
+    /** The body broke; the relay has written nothing about it. */
+    private readonly onError: (error: unknown) => void,
   ) {
     this.#hold = chunked ? corkPerTurn(res) : undefined
-    source.on('data', this.#onData)
-    source.once('end', this.#onEnd)
+  }
+
+  /** Starts copying (chunks that came already are written at once). */
+  start(): void {
+    this.source.start(this)
   }
 
   /** Stops writing to the client (the caller ends the response its own way). */
   stop(): void {
     this.#stopped = true
-    this.source.off('data', this.#onData)
-    this.source.off('end', this.#onEnd)
+    this.source.stop()
   }
 
-  #onData = (chunk: Buffer): void => {
+  data(chunk: Buffer): void {
     this.observe?.(chunk)
     const out = this.tap ? this.tap.write(chunk) : chunk
     const { res } = this
@@ -65,9 +69,13 @@ export class Relay {
     }
   }
 
-  #onEnd = (): void => {
+  end(): void {
     if (this.#stopped || this.res.destroyed) return
     this.res.end(this.tap?.end())
+  }
+
+  error(error: unknown): void {
+    this.onError(error)
   }
 
   #resume = (): void => {

@@ -55,7 +55,11 @@ export interface UpstreamAttempt {
 export interface UpstreamResponse {
   status: number
   headers: Record<string, string | string[] | undefined>
-  /** The body, not yet read. A plugin that replaces the response must consume or destroy it. */
+  /**
+   * The body, not yet read. A plugin that replaces the response must consume or destroy it. It is
+   * made a stream on first use: until a hook touches it, the gateway relays the upstream's bytes
+   * without one. A hook may also set another stream in its place.
+   */
   body: import('node:stream').Readable
   /** The attempt that produced this response. */
   attempt: UpstreamAttempt

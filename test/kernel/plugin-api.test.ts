@@ -1,6 +1,6 @@
 // The plugin API, through small plugins written inline exactly as a user would write them.
 import { createHash } from 'node:crypto'
-import { Transform } from 'node:stream'
+import { Readable, Transform } from 'node:stream'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import OpenAI from 'openai'
 import { expectedReply, startMockUpstream, type MockUpstream } from '../../playground/mock/server.ts'
@@ -309,6 +309,58 @@ describe('a client that leaves while hooks run', () => {
     expect(rec.results[0].outcome).toBe('aborted')
     const after = await sdk(gw.url).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'still here' }] })
     expect(after.choices[0].message.content).toBe(expectedReply('still here'))
+  })
+})
+
+describe('the upstream body', () => {
+  const streamed = (chunks: number) => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'x-mock-chunks': String(chunks) },
+    body: JSON.stringify(chat('a long answer', { stream: true })),
+  })
+
+  it('a body that arrives while a slow hook runs is held back, then reaches the client whole and in order', async () => {
+    const slow: ForwardPlugin = { name: 'slow', afterUpstream: () => new Promise((r) => setTimeout(r, 300)) }
+    const gw = await gateway([slow])
+    // Far more than the gateway holds before it stops reading the upstream (64 KB).
+    const direct = await (await fetch(`${mock.url}/v1/chat/completions`, streamed(3000))).text()
+    expect(direct.length).toBeGreaterThan(200_000)
+    const text = await (await fetch(`${gw.url}/v1/chat/completions`, streamed(3000))).text()
+    const contents = (body: string) => sseData(body).filter((d) => d !== '[DONE]').map((d) => d.choices[0]?.delta?.content ?? '')
+    expect(contents(text)).toEqual(contents(direct))
+    expect(sseData(text).at(-1)).toBe('[DONE]')
+  })
+
+  it('a hook can take response.body as a stream and send another in its place', async () => {
+    const upper: ForwardPlugin = {
+      name: 'upper',
+      afterUpstream(_ctx, response) {
+        delete response.headers['content-length']
+        response.body = response.body.pipe(new Transform({ transform: (chunk, _enc, done) => done(null, String(chunk).toUpperCase()) }))
+      },
+    }
+    const gw = await gateway([upper])
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify(chat('quiet words')) })
+    const text = await res.text()
+    expect(text).toContain(`"CONTENT":"${expectedReply('quiet words').toUpperCase()}"`)
+    expect(text).toBe(text.toUpperCase())
+  })
+
+  it('a hook that reads the body itself and answers with its own response frees the upstream connection', async () => {
+    const peek: ForwardPlugin = {
+      name: 'peek',
+      async wrapUpstream(_ctx, call) {
+        const response = await call()
+        let text = ''
+        for await (const chunk of response.body) text += chunk
+        return { ...response, headers: { 'content-type': 'application/json' }, body: Readable.from([JSON.stringify({ peeked: JSON.parse(text).object })]) }
+      },
+    }
+    const gw = await gateway([peek])
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify(chat(`peek ${i}`)) })
+      expect(await res.json()).toEqual({ peeked: 'chat.completion' })
+    }
   })
 })
 
