@@ -19,8 +19,6 @@ export interface BodySource {
   resume(): void
   /** Stops delivering; what still comes is dropped. */
   stop(): void
-  /** Stops the body at its source (the upstream call is aborted when it is still running). */
-  destroy(): void
 }
 
 function noop(): void {}
@@ -138,6 +136,7 @@ export class UpstreamBody implements BodySource {
     this.resume()
   }
 
+  /** Stops the body at its source: the upstream call is aborted when it is still running. */
   destroy(reason?: unknown): void {
     this.stop()
     if (!this.#ended && !this.#failure) this.#abortUpstream(reason ?? new Error('The response body was discarded'))
@@ -203,10 +202,6 @@ export class ReadableSource implements BodySource {
     this.#stopped = true
     this.stream.off('data', this.#onData)
     this.stream.off('end', this.#onEnd)
-  }
-
-  destroy(): void {
-    this.stream.destroy()
   }
 
   #onData = (chunk: Buffer): void => this.#sink!.data(chunk)

@@ -74,8 +74,8 @@ function abortReason(signal: UpstreamRequest['signal']): unknown {
 class UpstreamCall implements Dispatcher.DispatchHandler {
   /** undici's: typed for Errors, it hands any reason on to `onError` as is (the kernel's timeout is a symbol). */
   #abort: ((reason?: Error) => void) | undefined
+  /** Made when the headers came, which also settled the promise. */
   #body: UpstreamBody | undefined
-  #settled = false
 
   constructor(
     private readonly signal: UpstreamRequest['signal'],
@@ -95,7 +95,6 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     if (status < 200) return true
     const body = new UpstreamBody(resume, (reason) => this.#abort?.(reason as Error))
     this.#body = body
-    this.#settled = true
     this.resolve({ status, headers: parseHeaders(rawHeaders), body })
     return true
   }
@@ -111,11 +110,8 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
 
   onError(error: Error): void {
     this.signal.off('abort', this.#onAbort)
-    if (this.#settled) this.#body!.fail(error)
-    else {
-      this.#settled = true
-      this.reject(error)
-    }
+    if (this.#body) this.#body.fail(error)
+    else this.reject(error)
   }
 
   #onAbort = (): void => {
