@@ -2,7 +2,7 @@ import type { ForwardPlugin } from '../plugin/types.ts'
 import { parseDuration, parseSize } from '../util/units.ts'
 import { ConfigError } from './errors.ts'
 import type {
-  CorsConfig, ForwardConfig, ResolvedConfig, ResolvedRoute, ResolvedTarget, RouteConfig, StorageConfig,
+  CorsConfig, ForwardConfig, ResolvedConfig, ResolvedHandler, ResolvedRoute, ResolvedTarget, RouteConfig, StorageConfig,
 } from './types.ts'
 
 const DEFAULT_TARGET = 'https://api.openai.com'
@@ -113,6 +113,38 @@ function route(name: string, value: unknown, defaults: { bodyLimit: number; prox
   }
 }
 
+const HANDLER_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const
+
+function handler(name: string, value: unknown, routeNames: ReadonlySet<string>, bodyLimit: number): ResolvedHandler {
+  const field = `handlers.${name}`
+  if (!isObject(value)) throw new ConfigError(field, 'must be { path, handler, method?, plugins? }')
+  if (routeNames.has(name)) throw new ConfigError(field, `"${name}" is already the name of a route (names show in logs and metrics, so they must differ)`)
+  if (typeof value.path !== 'string' || !value.path.startsWith('/')) throw new ConfigError(`${field}.path`, 'must be an h3 route pattern starting with "/", e.g. "/v1/whoami"')
+  if (typeof value.handler !== 'function') throw new ConfigError(`${field}.handler`, 'must be a function (event, ctx) => response')
+  const method = value.method
+  if (method !== undefined && !HANDLER_METHODS.includes(method as never)) throw new ConfigError(`${field}.method`, `must be one of ${HANDLER_METHODS.join(', ')}, got ${JSON.stringify(method)}`)
+  return {
+    name,
+    path: value.path,
+    method: method as ResolvedHandler['method'],
+    handler: value.handler as ResolvedHandler['handler'],
+    route: {
+      name, prefix: value.path, targets: [], type: 'openai', dialect: undefined,
+      plugins: plugins(value.plugins, `${field}.plugins`),
+      timeouts: { connect: 0, headers: 0, idle: 0, total: undefined }, proxy: undefined, bodyLimit,
+    },
+  }
+}
+
+function middleware(value: unknown): ResolvedConfig['middleware'] {
+  if (value === undefined) return []
+  if (!Array.isArray(value)) throw new ConfigError('middleware', 'must be an array of h3 middleware functions (event, next) => …')
+  value.forEach((fn, index) => {
+    if (typeof fn !== 'function') throw new ConfigError(`middleware[${index}]`, 'must be an h3 middleware function (event, next) => …')
+  })
+  return value as ResolvedConfig['middleware']
+}
+
 function storage(value: unknown): StorageConfig {
   if (value === undefined) return { driver: 'memory' }
   if (!isObject(value)) throw new ConfigError('storage', 'must be { driver: "memory" | "fs" | "redis", ... }')
@@ -192,8 +224,13 @@ export function resolveConfig(input: unknown, configFile?: string): ResolvedConf
     if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`)
     const webui = config.webui ?? {}
     if (!isObject(webui)) throw new ConfigError('webui', 'must be an object')
+    const handlersInput = config.handlers ?? {}
+    if (!isObject(handlersInput)) throw new ConfigError('handlers', 'must be an object of named handlers, e.g. { whoami: { path: "/v1/whoami", handler } }')
+    const routeNames = new Set(routes.map((r) => r.name))
     return {
       routes,
+      handlers: Object.entries(handlersInput).map(([name, value]) => handler(name, value, routeNames, bodyLimit)),
+      middleware: middleware(config.middleware),
       globalPlugins: plugins(config.plugins, 'plugins'),
       storage: storage(config.storage),
       server: {

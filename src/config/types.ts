@@ -1,4 +1,5 @@
-import type { ForwardPlugin } from '../plugin/types.ts'
+import type { H3Event, Middleware } from 'h3'
+import type { ForwardContext, ForwardPlugin } from '../plugin/types.ts'
 
 /** How the gateway understands a route's traffic. */
 export type RouteType =
@@ -97,10 +98,43 @@ export interface WebuiConfig {
   editConfig?: boolean
 }
 
+/** HTTP methods a custom handler may be limited to. */
+export type HandlerMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS'
+
+/** Your own endpoint, served by the gateway's h3 app next to the forwarded routes. */
+export interface HandlerConfig {
+  /**
+   * An h3 route pattern: `/v1/whoami`, `/users/:id`, `/files/**`. A static path wins over a
+   * forwarded route's prefix, so `/v1/whoami` is answered here even when `/` forwards to OpenAI.
+   */
+  path: string
+  /** Only this method; default any. */
+  method?: HandlerMethod
+  /**
+   * An h3 event handler: return anything h3 sends (an object as JSON, a string, a `Response`) or
+   * throw h3's `HTTPError`. The second argument is the request's plugin context (`ctx.caller` is the
+   * forward key's name once `keys` ran, `ctx.json()` reads the body once).
+   */
+  handler: (event: H3Event, ctx: ForwardContext) => unknown
+  /**
+   * Plugins run around the handler, after the top-level ones: `onRequest` hooks first (ipFilter,
+   * keys and rateLimit guard it as they guard a route; an answer from one is sent instead), then
+   * the handler, then `onResponse` hooks with the status. Hooks about an upstream call do not run.
+   */
+  plugins?: ForwardPlugin[]
+}
+
 /** The whole config file. */
 export interface ForwardConfig {
   /** Routes by name; the name appears in logs, metrics and the dashboard. */
   routes?: Record<string, RouteConfig>
+  /** Your own h3 handlers by name (the name shows in logs and the dashboard like a route's). */
+  handlers?: Record<string, HandlerConfig>
+  /**
+   * h3 middleware run for every request before it is routed (forwarded routes, handlers, health
+   * checks): `(event, next) => …`. Return a value to answer; call `next()` to go on.
+   */
+  middleware?: Middleware[]
   /** Plugins run on every route, before the route's own. */
   plugins?: ForwardPlugin[]
   /** Plugin storage backend. Default memory. */
@@ -141,8 +175,21 @@ export interface ResolvedRoute {
   bodyLimit: number
 }
 
+/** A custom handler after validation. */
+export interface ResolvedHandler {
+  name: string
+  /** The h3 route pattern. */
+  path: string
+  method: HandlerMethod | undefined
+  handler: HandlerConfig['handler']
+  /** What its plugins see as `ctx.route` (no targets: it has no upstream). */
+  route: ResolvedRoute
+}
+
 export interface ResolvedConfig {
   routes: ResolvedRoute[]
+  handlers: ResolvedHandler[]
+  middleware: Middleware[]
   globalPlugins: ForwardPlugin[]
   storage: StorageConfig
   server: Required<ServerConfig>

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { ConsolaInstance } from 'consola'
+import type { H3Event } from 'h3'
 import type { ResolvedRoute } from '../config/types.ts'
 import type { CallerIdentity, ForwardContext } from '../plugin/types.ts'
 import type { RequestAbort } from './abort.ts'
@@ -55,6 +56,7 @@ export class RequestContext implements ForwardContext {
   #reading: Promise<Buffer> | undefined
 
   constructor(
+    readonly event: H3Event,
     readonly req: IncomingMessage,
     readonly route: ResolvedRoute,
     readonly url: string,

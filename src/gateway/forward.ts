@@ -1,16 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import type { ConsolaInstance } from 'consola'
+import type { H3Event } from 'h3'
 import { jsonResponse } from '../plugin/respond.ts'
 import type { SSEEvent, UpstreamAttempt, UpstreamCall, UpstreamResponse } from '../plugin/types.ts'
 import { RequestAbort } from './abort.ts'
 import { RequestContext, tooLarge } from './context.ts'
 import { ForwardError, isAbort, upstreamFailure } from './errors.ts'
-import { responseHeaderList } from './headers.ts'
+import { addEventHeaders, responseHeaderList } from './headers.ts'
 import { settle, type RoutePipeline } from './pipeline.ts'
 import { canResend, outgoingRequest } from './request-body.ts'
 import { ForwardResult, type Outcome } from './result.ts'
-import { withoutQuery } from './router.ts'
+import { withoutQuery } from './paths.ts'
 import { corkPerTurn, Relay } from './relay.ts'
 import { EventTap, SSETap, sseErrorEvent } from './sse.ts'
 import { pickTarget } from './targets.ts'
@@ -39,6 +40,8 @@ function isEncoded(encoding: string | string[] | undefined): boolean {
 }
 
 export interface ForwardRequest {
+  /** The request's h3 event (plugins reach it as `ctx.event`). */
+  event: H3Event
   req: IncomingMessage
   res: ServerResponse
   pipeline: RoutePipeline
@@ -80,7 +83,7 @@ class Exchange {
 
   constructor(private readonly request: ForwardRequest) {
     const { req, res, pipeline } = request
-    this.ctx = new RequestContext(req, pipeline.route, request.url, request.upstreamPath, this.#abort, request.log)
+    this.ctx = new RequestContext(request.event, req, pipeline.route, request.url, request.upstreamPath, this.#abort, request.log)
     Object.assign(this.ctx.responseHeaders, request.baseHeaders)
     this.ctx.responseHeaders['x-aifd-request-id'] = this.ctx.id
     this.#closed = new Promise<void>((resolve) => {
@@ -219,6 +222,7 @@ class Exchange {
       ? new EventTap((event) => pipeline.onChunk!(ctx, event), chunks && this.#keepEvents(written))
       : undefined
     const transforms = streamed ? pipeline.transformStream.map((p) => p.transformStream!(ctx, { status, headers })).filter((t) => t !== undefined) : []
+    addEventHeaders(ctx.event, ctx.responseHeaders)
     res.writeHead(status, responseHeaderList(headers, ctx.responseHeaders, tap !== undefined || transforms.length > 0))
 
     if (!streamed) {

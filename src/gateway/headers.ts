@@ -41,3 +41,16 @@ export function responseHeaderList(headers: HeaderRecord, extra: Record<string, 
   for (const name in extra) list.push(name, extra[name])
   return list
 }
+
+const kEventRes = Symbol.for('h3.internal.event.res')
+const kEventResHeaders = Symbol.for('h3.internal.event.res.headers')
+
+/**
+ * Copies the headers a plugin or middleware set with h3's `setResponseHeader(event, …)` into
+ * `extra`. h3 keeps them on the event until it sends a response itself, which it never does for a
+ * forwarded one; read through h3's own (registered) symbols so an untouched event costs nothing.
+ */
+export function addEventHeaders(event: object, extra: Record<string, string>): void {
+  const headers = (event as Record<symbol, Record<symbol, Headers | undefined> | undefined>)[kEventRes]?.[kEventResHeaders]
+  if (headers) headers.forEach((value, name) => (extra[name] = value))
+}

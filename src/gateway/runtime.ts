@@ -1,20 +1,21 @@
 import type { ConsolaInstance } from 'consola'
-import type { ResolvedConfig } from '../config/types.ts'
+import type { ResolvedConfig, ResolvedRoute } from '../config/types.ts'
 import type { ForwardPlugin } from '../plugin/types.ts'
 import type { GatewayStorage } from '../storage/create.ts'
+import { createGatewayApp, type GatewayApp, type GatewayServices } from './app.ts'
 import { buildPipeline, type RoutePipeline } from './pipeline.ts'
-import { createRouter, type RouteMatch } from './router.ts'
 import { closeUpstreams } from './upstream.ts'
 
 type Disposer = () => void | Promise<void>
 
 /**
- * Everything built from one loaded config: the router, a pipeline per route, and the plugins set up.
- * `aifd dev` builds a new one on reload and swaps it in; requests in flight finish on the old one.
+ * Everything built from one loaded config: a pipeline per route and handler, the h3 app that
+ * routes to them, and the plugins set up. `aifd dev` builds a new one on reload and swaps it in;
+ * requests in flight finish on the old one.
  */
 export class GatewayRuntime {
-  readonly match: (path: string) => RouteMatch | undefined
   readonly pipelines = new Map<string, RoutePipeline>()
+  readonly app: GatewayApp
   /** Requests being served by this runtime. */
   inFlight = 0
   #disposers: Disposer[] = []
@@ -23,9 +24,15 @@ export class GatewayRuntime {
     readonly config: ResolvedConfig,
     readonly storage: GatewayStorage,
     readonly log: ConsolaInstance,
+    services: GatewayServices,
   ) {
-    this.match = createRouter(config.routes)
-    for (const route of config.routes) this.pipelines.set(route.name, buildPipeline(route, config.globalPlugins))
+    for (const route of this.#routes()) this.pipelines.set(route.name, buildPipeline(route, config.globalPlugins))
+    this.app = createGatewayApp(config, this.pipelines, services, this)
+  }
+
+  /** The forwarded routes and the handlers' routes (what plugins are set up for). */
+  #routes(): ResolvedRoute[] {
+    return [...this.config.routes, ...this.config.handlers.map((h) => h.route)]
   }
 
   /** Runs every plugin's `setup` (global ones once, route ones per route). */
@@ -42,7 +49,7 @@ export class GatewayRuntime {
       if (typeof dispose === 'function') this.#disposers.push(dispose)
     }
     for (const plugin of this.config.globalPlugins) await run(plugin, undefined)
-    for (const route of this.config.routes) for (const plugin of route.plugins) await run(plugin, route)
+    for (const route of this.#routes()) for (const plugin of route.plugins) await run(plugin, route)
   }
 
   /** Runs the plugins' disposers and closes upstream connections (after the last in-flight request, on reload or exit). */

@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
-import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { Readable } from 'node:stream'
 import type { ConsolaInstance } from 'consola'
+import type { H3Event } from 'h3'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
 import type { UpstreamAttempt, UpstreamResponse } from '../plugin/types.ts'
 import { RequestAbort } from './abort.ts'
@@ -11,8 +11,8 @@ import { ForwardError, upstreamFailure } from './errors.ts'
 import { outgoingHeaders } from './headers.ts'
 import { settle, type RoutePipeline } from './pipeline.ts'
 import { ForwardResult, type Outcome } from './result.ts'
-import { normalizePath, withoutQuery } from './router.ts'
-import type { GatewayRuntime } from './runtime.ts'
+import { withoutQuery } from './paths.ts'
+import { refuse, refuseWith } from './upgrade.ts'
 import { pickTarget } from './targets.ts'
 
 /** The signature of node:http's `'upgrade'` event listener. */
@@ -39,25 +39,6 @@ function closeLike(ws: WebSocket, code: number, reason: Buffer): void {
   if (sendableCode(code)) ws.close(code, reason)
   else if (code === 1006) ws.close(1001, 'The other side went away')
   else ws.close()
-}
-
-/** Writes a plain HTTP answer on a socket whose upgrade is refused, then closes it. */
-function refuse(socket: Duplex, status: number, headers: Record<string, string | string[] | undefined>, body: Buffer | string): void {
-  if (socket.destroyed) return
-  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`]
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || name === 'content-length' || name === 'transfer-encoding' || name === 'connection') continue
-    for (const v of Array.isArray(value) ? value : [value]) {
-      // A header value must not be able to end the head early.
-      if (!/[\r\n]/.test(v)) lines.push(`${name}: ${v}`)
-    }
-  }
-  lines.push(`content-length: ${Buffer.byteLength(body)}`, 'connection: close')
-  socket.end(`${lines.join('\r\n')}\r\n\r\n${typeof body === 'string' ? body : body.toString('latin1')}`, 'latin1')
-}
-
-function refuseWith(socket: Duplex, error: ForwardError, extra: Record<string, string> = {}): void {
-  refuse(socket, error.status, { 'content-type': 'application/json', ...error.headers, ...extra }, Buffer.from(JSON.stringify(error.toJSON())))
 }
 
 /** `http:` → `ws:`, `https:` → `wss:`. */
@@ -114,13 +95,11 @@ export class WebSocketForwarder {
     for (const ws of this.#open) ws.close(1001, reason)
   }
 
-  /** Handles one `'upgrade'` of the Node server. Never throws. */
-  async handle(runtime: GatewayRuntime, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', () => {})
-    const raw = req.url ?? '/'
-    const q = raw.indexOf('?')
-    const path = normalizePath(q === -1 ? raw : raw.slice(0, q))
-    if (path === undefined) return refuseWith(socket, new ForwardError(400, 'Invalid request path', 'invalid_request_error', 'invalid_path'))
+  /**
+   * Forwards one handshake the h3 app routed to `pipeline` (path already normalised and matched).
+   * Resolves once the session is set up or refused; never throws.
+   */
+  async handle(pipeline: RoutePipeline, event: H3Event, req: IncomingMessage, socket: Duplex, head: Buffer, url: string, upstreamPath: string): Promise<void> {
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       return refuseWith(socket, new ForwardError(400, 'Only WebSocket upgrades are supported', 'invalid_request_error', 'unsupported_upgrade'))
     }
@@ -130,25 +109,18 @@ export class WebSocketForwarder {
     if (req.method !== 'GET' || typeof key !== 'string' || !/^[+/0-9A-Za-z]{22}==$/.test(key.trim()) || (version !== '13' && version !== '8')) {
       return refuseWith(socket, new ForwardError(400, 'Invalid WebSocket handshake', 'invalid_request_error', 'invalid_websocket_handshake'))
     }
-    const match = runtime.match(path)
-    if (!match) return refuseWith(socket, new ForwardError(404, `No route for ${path}`, 'invalid_request_error', 'route_not_found'))
-    const query = q === -1 ? '' : raw.slice(q)
-    const pipeline = runtime.pipelines.get(match.route.name)!
-    runtime.inFlight++
     try {
-      await this.#forward(pipeline, req, socket, head, path + query, (match.rest || '') + query)
+      await this.#forward(pipeline, event, req, socket, head, url, upstreamPath)
     } catch (error) {
       this.log.error('unexpected error while forwarding a WebSocket:', error)
       socket.destroy()
-    } finally {
-      runtime.inFlight--
     }
   }
 
-  async #forward(pipeline: RoutePipeline, req: IncomingMessage, socket: Duplex, head: Buffer, url: string, upstreamPath: string): Promise<void> {
+  async #forward(pipeline: RoutePipeline, event: H3Event, req: IncomingMessage, socket: Duplex, head: Buffer, url: string, upstreamPath: string): Promise<void> {
     const { route } = pipeline
     const abort = new RequestAbort()
-    const ctx = new RequestContext(req, route, url, upstreamPath, abort, this.log)
+    const ctx = new RequestContext(event, req, route, url, upstreamPath, abort, this.log)
     const clientGone = () => abort.abort()
     socket.once('close', clientGone)
 

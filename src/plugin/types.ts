@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Transform } from 'node:stream'
 import type { ConsolaInstance } from 'consola'
+import type { H3Event } from 'h3'
 import type { ResolvedRoute } from '../config/types.ts'
 import type { PluginStorage } from '../storage/types.ts'
 import type { ForwardResult } from '../gateway/result.ts'
@@ -78,6 +79,12 @@ export type UpstreamCall = () => Promise<UpstreamResponse>
 export interface ForwardContext {
   /** A unique id for this request (also sent to the client as `x-aifd-request-id`). */
   readonly id: string
+  /**
+   * The request's h3 event: use h3's utilities on it (`getQuery(ctx.event)`, `getRequestHeader`,
+   * `getCookie`, `setResponseHeader`, …). Response headers set on it reach the client on forwarded
+   * routes too. The body is the gateway's: read it with `ctx.json()`, not h3's `readBody`.
+   */
+  readonly event: H3Event
   /** The route that matched. */
   readonly route: ResolvedRoute
   readonly method: string

@@ -1,5 +1,3 @@
-import type { ResolvedRoute } from '../config/types.ts'
-
 /**
  * Normalises a request path before it is matched: collapses repeated slashes and resolves `.` and
  * `..` segments (also percent-encoded ones), so that no request reaches a route its path does not
@@ -28,27 +26,6 @@ function safeDecode(segment: string): string {
     return decodeURIComponent(segment)
   } catch {
     return segment
-  }
-}
-
-export interface RouteMatch {
-  route: ResolvedRoute
-  /** The path after the route's prefix (starts with `/`, or is empty). */
-  rest: string
-}
-
-/** Longest-prefix route matching on whole path segments, precomputed once per config. */
-export function createRouter(routes: readonly ResolvedRoute[]): (path: string) => RouteMatch | undefined {
-  const ordered = [...routes].sort((a, b) => b.prefix.length - a.prefix.length)
-  return (path) => {
-    for (const route of ordered) {
-      const { prefix } = route
-      if (prefix === '') return { route, rest: path }
-      if (path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47 /* / */)) {
-        return { route, rest: path.slice(prefix.length) }
-      }
-    }
-    return undefined
   }
 }
 
