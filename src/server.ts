@@ -1,9 +1,8 @@
-import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
-import { createServer } from 'node:http'
 import type { ConsolaInstance } from 'consola'
 import type { ResolvedConfig } from './config/types.ts'
 import { Gateway } from './gateway/gateway.ts'
+import { listenNode, type ListenerURL, type NodeListener } from './listen.ts'
 import { createLogger } from './logger.ts'
 
 export interface StartOptions {
@@ -15,8 +14,12 @@ export interface StartOptions {
 
 export interface RunningGateway {
   gateway: Gateway
-  /** `http://host:port`, with the port actually bound. */
+  /** A URL to reach it from this machine, with the port actually bound (loopback when bound to all interfaces). */
   url: string
+  /** The address bound, e.g. `0.0.0.0:8000`. */
+  address: string
+  /** listhen's URLs: local, and one per network interface when bound to all of them. */
+  urls: ListenerURL[]
   port: number
   server: Server
   /** Re-listens when host or port changed (dev reload). */
@@ -25,31 +28,15 @@ export interface RunningGateway {
   close(graceMs?: number): Promise<boolean>
 }
 
-interface Listener {
-  server: Server
-  close(): Promise<void>
-}
-
-/** Listens on host:port; fails (instead of picking another port) when the port is taken. */
-function bind(handler: Gateway['handler'], upgradeHandler: Gateway['upgradeHandler'], host: string, port: number): Promise<Listener> {
-  const server = createServer({ keepAliveTimeout: 65_000 }, handler)
-  server.on('upgrade', upgradeHandler)
+/** Listens with listhen; fails (instead of picking another port) when the port is taken. */
+async function bind(handler: Gateway['handler'], upgrade: Gateway['upgradeHandler'], host: string, port: number): Promise<NodeListener> {
+  const listener = await listenNode(handler, { host, port, upgrade, portHint: 'set server.port or --port' })
+  const { server } = listener
+  server.keepAliveTimeout = 65_000
   // Headers and idle timeouts are the upstream's business; a long stream must not be cut here.
   server.requestTimeout = 0
   server.headersTimeout = 60_000
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => {
-      server.off('error', reject)
-      resolve({
-        server,
-        close: () => new Promise<void>((done) => {
-          server.close(() => done())
-          server.closeIdleConnections()
-        }),
-      })
-    })
-  })
+  return listener
 }
 
 /** Starts serving a resolved config. */
@@ -62,6 +49,8 @@ export async function startGateway(config: ResolvedConfig, options: StartOptions
   const running: RunningGateway = {
     gateway,
     url: '',
+    address: '',
+    urls: [],
     port: 0,
     server: listener.server,
     async relisten(host, port) {
@@ -81,10 +70,10 @@ export async function startGateway(config: ResolvedConfig, options: StartOptions
     },
   }
   function update() {
-    const address = listener.server.address() as AddressInfo
-    const host = address.address.includes(':') ? `[${address.address}]` : address.address
-    running.port = address.port
-    running.url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`
+    running.port = listener.port
+    running.url = listener.url
+    running.address = listener.address
+    running.urls = listener.urls
     running.server = listener.server
   }
   update()

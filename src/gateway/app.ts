@@ -121,21 +121,19 @@ export function createGatewayApp(config: ResolvedConfig, pipelines: ReadonlyMap<
       normaliseRequestPath(event)
     },
     onError(error, event) {
+      if (error.status === 404 && preflight(nodeOf(event))) return HANDLED as never
       const failure = asForwardError(error, event, log)
       return jsonResponse(failure.status, failure.toJSON(), { ...failure.headers, ...corsHeaders(cors, nodeOf(event).req.headers.origin) })
     },
   })
 
-  // Browsers' CORS preflights are the gateway's to answer, on every path (the upstream is never asked).
-  if (cors) {
-    app.use((event, next) => {
-      const node = nodeOf(event)
-      if (node.res && isPreflight(node.req)) {
-        answerPreflight(cors, node.req, node.res)
-        return HANDLED
-      }
-      return next()
-    })
+  // Browsers' CORS preflights are the gateway's to answer, on every path (the upstream is never
+  // asked): in each route's handler and for paths no route serves, not as a middleware, which
+  // would put one more layer in front of every request.
+  const preflight = (node: NodeRuntime): boolean => {
+    if (!cors || node.req.method !== 'OPTIONS' || !node.res || !isPreflight(node.req)) return false
+    answerPreflight(cors, node.req, node.res)
+    return true
   }
   for (const middleware of config.middleware) app.use(middleware)
 
@@ -146,13 +144,14 @@ export function createGatewayApp(config: ResolvedConfig, pipelines: ReadonlyMap<
     return state
   })
 
-  for (const handler of config.handlers) mountHandler(app, handler, pipelines.get(handler.route.name)!, log, counter)
+  for (const handler of config.handlers) mountHandler(app, handler, pipelines.get(handler.route.name)!, log, counter, preflight)
 
   for (const route of config.routes) {
     const pipeline = pipelines.get(route.name)!
     const prefixLength = route.prefix.length
     const forwardRoute = (event: H3Event) => {
       const node = nodeOf(event)
+      if (preflight(node)) return HANDLED
       const path = event.url.pathname
       const query = queryOf(node.req)
       const upstreamPath = path.slice(prefixLength) + query
@@ -194,9 +193,10 @@ export function createGatewayApp(config: ResolvedConfig, pipelines: ReadonlyMap<
   }
 }
 
-function mountHandler(app: H3, handler: ResolvedHandler, pipeline: RoutePipeline, log: ConsolaInstance, counter: InFlight): void {
+function mountHandler(app: H3, handler: ResolvedHandler, pipeline: RoutePipeline, log: ConsolaInstance, counter: InFlight, preflight: (node: NodeRuntime) => boolean): void {
   app.on(handler.method ?? '', handler.path, (event) => {
     const node = nodeOf(event)
+    if (preflight(node)) return HANDLED
     if (node.upgrade) throw new ForwardError(400, 'This endpoint does not take WebSocket upgrades', 'invalid_request_error', 'unsupported_upgrade')
     counter.inFlight++
     return handleCustom(event, node.req, node.res!, handler, pipeline, log).finally(() => counter.inFlight--)
