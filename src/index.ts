@@ -1,3 +1,5 @@
+/// <reference types="node" preserve="true" />
+// The public types use Node's (streams, Buffer, IncomingMessage): a user's project gets them with the package.
 /**
  * openai-forward: an efficient forwarding gateway for LLM APIs.
  * This is the public API: what a config file and a plugin import.

@@ -34,7 +34,7 @@ function sameStorage(a: StorageConfig, b: StorageConfig): boolean {
  * pipeline of the route its path names. Holds the current runtime and swaps it on reload.
  */
 export class Gateway {
-  readonly app: H3
+  private readonly app: H3
   readonly log: ConsolaInstance
   readonly mode: 'run' | 'dev'
   #runtime!: GatewayRuntime
