@@ -193,6 +193,7 @@ function route(name: string, value: unknown, defaults: { bodyLimit: number; prox
   }, undefined)
   return {
     name,
+    // A stand-in that no other route has, so a bad path is not also reported as a duplicate.
     prefix: problems.check(() => prefix(value.path, `${field}.path`), `/(${name})`),
     targets: problems.check(() => targets(value.target, `${field}.target`, problems), []),
     type,
