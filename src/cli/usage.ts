@@ -1,7 +1,7 @@
 import { stripVTControlCharacters } from 'node:util'
 import { renderUsage, type CommandDef } from 'citty'
 
-/** Colour only for a terminal, and never when `NO_COLOR` is set (any value, as no-color.org says). */
+/** Colour only for a terminal, and never when `NO_COLOR` is set to anything non-empty (no-color.org). */
 export function wantsColour(stream: NodeJS.WriteStream = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
   return Boolean(stream.isTTY) && !env.NO_COLOR && env.TERM !== 'dumb'
 }
