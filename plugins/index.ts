@@ -1,3 +1,5 @@
+/// <reference types="node" preserve="true" />
+// The public types use Node's (streams, Buffer, IncomingMessage): a user's project gets them with the package.
 /**
  * The built-in plugins. Each is written only against the public plugin API (`openai-forward`),
  * exactly as a user's own plugin would be.

@@ -1,9 +1,12 @@
+/// <reference types="node" preserve="true" />
+// The public types use Node's (streams, Buffer, IncomingMessage): a user's project gets them with the package.
 /**
  * openai-forward: an efficient forwarding gateway for LLM APIs.
  * This is the public API: what a config file and a plugin import.
  */
 export { defineForwardConfig } from './config/define.ts'
-export { ConfigError, assertConfig } from './config/errors.ts'
+export { ConfigError, assertConfig, type ConfigIssue } from './config/errors.ts'
+export { checkKnownKeys, closestName } from './config/known-keys.ts'
 export { loadForwardConfig, type LoadOptions } from './config/load.ts'
 export { resolveConfig } from './config/resolve.ts'
 export type * from './config/types.ts'
@@ -17,7 +20,7 @@ export { parseSSE, sseErrorEvent } from './gateway/sse.ts'
 export { mayCarryUsage } from './gateway/assemble.ts'
 export type * from './storage/types.ts'
 export { countTokens, countChatTokens, encodingForModel, loadEncoding } from './tokenizer.ts'
-export { parseDuration, parseRate, parseSize, type RateLimitItem } from './util/units.ts'
+export { parseDuration, parseRate, parseSize, type Duration, type DurationUnit, type RateLimitItem } from './util/units.ts'
 export { Gateway, type GatewayOptions } from './gateway/gateway.ts'
 export { startGateway, type StartOptions, type RunningGateway } from './server.ts'
 export { createMonitorHub, monitor, withMonitor, startAdmin, type MonitorHub, type AdminOptions, type RunningAdmin, type ExchangeDetail, type ExchangeSummary } from './admin/index.ts'

@@ -1,4 +1,4 @@
-import { definePlugin } from 'openai-forward'
+import { checkKnownKeys, definePlugin } from 'openai-forward'
 
 export interface AccessLogOptions {
   /** Prefix of each line. Default `→`. */
@@ -12,6 +12,7 @@ export interface AccessLogOptions {
  * with the model, status, tokens and timings.
  */
 export const accessLog = definePlugin((options: AccessLogOptions = {}) => {
+  checkKnownKeys(options, ['prefix', 'routeHeader'], 'accessLog')
   const prefix = options.prefix ?? '→'
   const routeHeader = options.routeHeader ?? true
   return {

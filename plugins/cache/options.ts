@@ -1,4 +1,4 @@
-import { ConfigError, assertConfig, parseDuration, parseSize } from '../../src/index.ts'
+import { assertConfig, checkKnownKeys, parseDuration, parseSize, type Duration } from '../../src/index.ts'
 
 /** Options of the `cache` plugin. Storage is the gateway's own (`storage` at the top of the config). */
 export interface CacheOptions {
@@ -9,7 +9,7 @@ export interface CacheOptions {
    */
   default?: boolean
   /** How long an answer is kept: a duration like `"1h"`, `"7d"`, or milliseconds. Default `"1h"`. */
-  ttl?: number | string
+  ttl?: Duration
   /**
    * Who may be served an answer: `'key'` (each caller, as named by an auth plugin such as `keys`, has
    * its own answers; requests without a caller are not cached) or `'global'` (everyone shares).
@@ -35,18 +35,16 @@ export interface ResolvedCacheOptions {
   maxEntries: number | undefined
 }
 
-const KNOWN = new Set(['default', 'ttl', 'scope', 'maxBodySize', 'maxEntries'])
+const KNOWN = ['default', 'ttl', 'scope', 'maxBodySize', 'maxEntries']
+/** Where the cache lives is the gateway's `storage`, not an option. */
+const HINTS = { backend: 'the top-level "storage"', storage: 'the top-level "storage"', driver: 'the top-level "storage"' }
 const FIELD = 'plugins.cache'
 
 /** Checks the options once, when the config loads, and fills in defaults. */
 export function resolveCacheOptions(options: CacheOptions | undefined): ResolvedCacheOptions {
   const given = options ?? {}
   assertConfig(typeof given === 'object' && given !== null && !Array.isArray(given), FIELD, 'must be an object of options')
-  for (const name of Object.keys(given)) {
-    if (!KNOWN.has(name)) {
-      throw new ConfigError(`${FIELD}.${name}`, `unknown option (known: ${[...KNOWN].join(', ')}; the backend is the top-level \`storage\`)`)
-    }
-  }
+  checkKnownKeys(given, KNOWN, FIELD, HINTS)
   const { default: byDefault = false, ttl = '1h', scope, maxBodySize = '1mb', maxEntries } = given
 
   assertConfig(typeof byDefault === 'boolean', `${FIELD}.default`, 'must be true or false')

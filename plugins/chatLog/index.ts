@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { assertConfig, definePlugin, parseDuration, parseSize, requestSlot, type ResolvedRoute } from '../../src/index.ts'
+import { assertConfig, checkKnownKeys, definePlugin, parseDuration, parseSize, requestSlot, type ResolvedRoute } from '../../src/index.ts'
 import { kindOfPath } from './kind.ts'
 import { buildRecord } from './record.ts'
 import { compileRedaction } from './redact.ts'
@@ -8,6 +8,9 @@ import { ChatLogWriter } from './writer.ts'
 
 export type { ChatLogAnswer, ChatLogKind, ChatLogOptions, ChatLogRecord, RedactFunction, RedactRule, RedactStep } from './types.ts'
 export { CHAT_LOG_KINDS } from './types.ts'
+
+const KNOWN = ['dir', 'maxFileSize', 'flushInterval', 'kinds', 'maxQueue', 'print', 'redact']
+const HINTS = { folder: 'dir', directory: 'dir', path: 'dir', logDir: 'dir', log_dir: 'dir' }
 
 /** What `onRequest` learnt, for `onResponse`: the request's kind and its parsed JSON body. */
 interface Seen {
@@ -30,6 +33,7 @@ function formatBytes(bytes: number): string {
  */
 export const chatLog = definePlugin((options: ChatLogOptions = {}) => {
   assertConfig(options !== null && typeof options === 'object', 'plugins.chatLog', 'options must be an object')
+  checkKnownKeys(options, KNOWN, 'plugins.chatLog', HINTS)
   assertConfig(options.dir === undefined || (typeof options.dir === 'string' && options.dir.trim() !== ''), 'plugins.chatLog.dir', 'must be a folder path')
   const maxFileSize = parseSize(options.maxFileSize ?? '50mb')
   assertConfig(maxFileSize !== undefined && maxFileSize > 0, 'plugins.chatLog.maxFileSize', `"${options.maxFileSize}" is not a size like "50mb" or a number of bytes`)

@@ -1,4 +1,4 @@
-import { assertConfig } from '../../src/index.ts'
+import { assertConfig, checkKnownKeys } from '../../src/index.ts'
 import type { ChatLogRecord, RedactFunction, RedactRule, RedactStep } from './types.ts'
 
 type Mask = (text: string) => string
@@ -50,6 +50,7 @@ export function compileRedaction(redact: RedactStep | readonly RedactStep[] | un
       return
     }
     assertConfig(step && typeof step === 'object' && step.pattern instanceof RegExp, field, 'must be { pattern: RegExp, replace?: string } or a function (record) => record | null')
+    checkKnownKeys(step, ['pattern', 'replace'], field, { replacement: 'replace', with: 'replace', regex: 'pattern' })
     assertConfig(step.replace === undefined || typeof step.replace === 'string', `${field}.replace`, 'must be a string')
     rules.push(step)
   })

@@ -1,4 +1,4 @@
-import type { AssembledChoice, Outcome, Usage } from '../../src/index.ts'
+import type { AssembledChoice, Duration, Outcome, Usage } from '../../src/index.ts'
 
 /** What a request was, from its path: the sub-folder its records go to. */
 export type ChatLogKind = 'chat' | 'completion' | 'embedding' | 'audio' | 'image' | 'response' | 'other'
@@ -85,7 +85,7 @@ export interface ChatLogOptions {
   /** Start a new file (`<date>.1.jsonl`, `<date>.2.jsonl`, …) before the current one would pass this size: bytes or `"50mb"`. Default `"50mb"`. */
   maxFileSize?: number | string
   /** How long records wait in memory before they are appended, in ms or `"1s"`. A crash loses at most this much. Under load they go sooner: whenever about 256 KB of lines are waiting. Default `"1s"`. */
-  flushInterval?: number | string
+  flushInterval?: Duration
   /** Which kinds of request to record (`chat`, `completion`, `embedding`, `audio`, `image`, `response`, `other`). Default all. */
   kinds?: readonly ChatLogKind[]
   /** Records waiting to be written, at most; beyond this (a stuck disk) new records are dropped and counted. Default 100000. */

@@ -1,5 +1,5 @@
 import type { BlockList } from 'node:net'
-import { assertConfig, definePlugin, errorResponse, type ForwardContext } from '../../src/index.ts'
+import { assertConfig, checkKnownKeys, definePlugin, errorResponse, type ForwardContext } from '../../src/index.ts'
 import { compileAddresses, inList } from './addresses.ts'
 import { clientAddressOf } from './client.ts'
 
@@ -18,6 +18,8 @@ export interface IpFilterOptions {
 }
 
 const FIELD = 'plugins.ipFilter'
+const KNOWN = ['allow', 'deny', 'trustProxy']
+const HINTS = { allowlist: 'allow', whitelist: 'allow', denylist: 'deny', blacklist: 'deny', block: 'deny', trustedProxies: 'trustProxy' }
 const LOOPBACK = ['127.0.0.0/8', '::1']
 
 /**
@@ -26,6 +28,7 @@ const LOOPBACK = ['127.0.0.0/8', '::1']
  */
 export const ipFilter = definePlugin((options: IpFilterOptions) => {
   assertConfig(typeof options === 'object' && options !== null, FIELD, 'needs options: { allow, deny, trustProxy }')
+  checkKnownKeys(options, KNOWN, FIELD, HINTS)
   const { allow: allowed, deny: denied, trustProxy } = options
   assertConfig(allowed !== undefined || denied !== undefined || (trustProxy !== undefined && trustProxy !== false), FIELD, 'sets nothing: give `allow`, `deny` or `trustProxy`')
   assertConfig(allowed === undefined || (Array.isArray(allowed) && allowed.length > 0), `${FIELD}.allow`, 'an empty list would refuse every client; leave `allow` out to allow everyone')

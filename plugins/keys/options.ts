@@ -1,9 +1,8 @@
-import { assertConfig, parseDuration } from '../../src/index.ts'
+import { assertConfig, checkKnownKeys, parseDuration, type Duration } from '../../src/index.ts'
 import { compileModels, type ModelFilter } from './models.ts'
 import { digestOf } from './secret.ts'
 
-/** A duration: milliseconds, or a string like `"30s"`, `"5m"`. */
-export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h'}`
+export type { Duration } from '../../src/index.ts'
 
 /** What one level may use. */
 export interface KeyLevel {
@@ -93,6 +92,8 @@ export interface KeysSettings {
 }
 
 export const FIELD = 'plugins.keys'
+const KNOWN = ['levels', 'keys', 'forwardKeys', 'mode', 'header', 'query', 'coolDown']
+const HINTS = { apiKeys: 'keys', realKeys: 'keys', forward: 'forwardKeys', headers: 'header' }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
 const isSecret = (value: unknown): value is string => typeof value === 'string' && value.trim() !== '' && value === value.trim()
@@ -105,6 +106,7 @@ function checkLevels(options: KeysOptions): Map<string, Level> {
   for (const [name, level] of Object.entries(raw)) {
     const field = options.keys !== undefined ? `${FIELD}.keys` : `${FIELD}.levels.${name}`
     assertConfig(isRecord(level), field, 'must be { models, keys }')
+    if (options.keys === undefined) checkKnownKeys(level, ['models', 'keys'], field)
     const keys = options.keys !== undefined ? options.keys : level.keys
     const keysField = options.keys !== undefined ? field : `${field}.keys`
     assertConfig(Array.isArray(keys) && keys.length > 0, keysField, 'needs at least one real upstream key (is the environment variable set?)')
@@ -138,6 +140,7 @@ function checkCallers(options: KeysOptions, levels: ReadonlyMap<string, Level>):
   for (const { name, entry, field } of forwardKeyList(options)) {
     const spec = typeof entry === 'string' ? { key: entry } : entry
     assertConfig(isRecord(spec), field, 'must be the forward key, or { key, level }')
+    checkKnownKeys(spec, Array.isArray(options.forwardKeys) ? ['name', 'key', 'level'] : ['key', 'level'], field)
     assertConfig(!names.has(name), field, `names the caller "${name}" twice`)
     names.add(name)
     assertConfig(isSecret(spec.key), `${field}.key`, 'must be a non-empty string without surrounding spaces (is the environment variable set?)')
@@ -180,6 +183,7 @@ function checkLocation(options: KeysOptions): Pick<KeysSettings, 'headers' | 'qu
 /** Checks the options, naming the field of the first problem; returns what the hooks need. */
 export function resolveKeysOptions(options: KeysOptions): KeysSettings {
   assertConfig(isRecord(options), FIELD, 'needs options: { keys } or { levels, forwardKeys }')
+  checkKnownKeys(options, KNOWN, FIELD, HINTS)
   const levels = checkLevels(options)
   const callers = checkCallers(options, levels)
   const mode = options.mode ?? (callers.size > 0 ? 'require' : 'open')

@@ -1,8 +1,8 @@
-import { assertConfig, definePlugin, requestSlot, type ForwardContext, type ForwardPlugin, type PluginStorage, type WindowSpec } from '../../src/index.ts'
+import { assertConfig, checkKnownKeys, definePlugin, requestSlot, type ForwardContext, type ForwardPlugin, type PluginStorage, type WindowSpec } from '../../src/index.ts'
 import { refusal, setLimitHeaders, unavailable } from './answer.ts'
 import { StorageGuard } from './guard.ts'
 import { warnIfPerProcess } from './shared.ts'
-import { factsOf, LimitPlan, requestModel, type SharedLimitOptions } from './rules.ts'
+import { factsOf, LIMIT_HINTS, LimitPlan, requestModel, SHARED_LIMIT_OPTIONS, type SharedLimitOptions } from './rules.ts'
 
 export type { LimitRule, LimitScope, LimitStrategy, Rate, SharedLimitOptions } from './rules.ts'
 
@@ -24,6 +24,7 @@ interface Counted {
  * gateway instance.
  */
 export const rateLimit = definePlugin((options: RateLimitOptions) => {
+  checkKnownKeys(options, SHARED_LIMIT_OPTIONS, FIELD, LIMIT_HINTS)
   const plan = new LimitPlan(options, FIELD)
   assertConfig(!plan.empty, FIELD, 'sets no limit: give at least `limit`, `levels`, `callers`, `models` or `limits`')
   const failOpen = options.failOpen ?? true

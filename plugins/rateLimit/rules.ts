@@ -1,4 +1,4 @@
-import { assertConfig, ConfigError, parseRate, type ForwardContext, type RateLimitItem, type WindowSpec } from '../../src/index.ts'
+import { assertConfig, checkKnownKeys, ConfigError, parseRate, type ForwardContext, type RateLimitItem, type WindowSpec } from '../../src/index.ts'
 
 /**
  * A rate as the original openai-forward wrote them: `"60/minute"`, `"100/2minutes"`,
@@ -111,6 +111,12 @@ function modelPattern(text: string): ModelPattern {
   return { text, matches: (model) => model === text }
 }
 
+/** The option names of `SharedLimitOptions`, for the plugins' unknown-option checks. */
+export const SHARED_LIMIT_OPTIONS = ['limit', 'scope', 'strategy', 'models', 'levels', 'callers', 'limits', 'failOpen']
+/** Names people reach for, for the unknown-option checks. */
+export const LIMIT_HINTS = { rate: 'limit', rates: 'limits', window: 'strategy', per: 'scope', model: 'models' }
+const LIMIT_RULE = ['limit', 'scope', 'strategy', 'model', 'level', 'caller']
+
 const SCOPES: readonly LimitScope[] = ['key', 'ip', 'route', 'global']
 const STRATEGIES: readonly LimitStrategy[] = ['moving-window', 'fixed-window']
 
@@ -184,6 +190,7 @@ export class LimitPlan {
     this.#extra = limits.map((entry: LimitRule, i): CompiledRule => {
       const at = `${field}.limits[${i}]`
       assertConfig(isRecord(entry as unknown), at, 'must be an object like { limit: "60/minute", scope: "ip" }')
+      checkKnownKeys(entry, LIMIT_RULE, at, { rate: 'limit', models: 'model', levels: 'level', callers: 'caller' })
       for (const name of ['model', 'level', 'caller'] as const) {
         assertConfig(entry[name] === undefined || (typeof entry[name] === 'string' && entry[name] !== ''), `${at}.${name}`, 'must be a non-empty string')
       }

@@ -1,7 +1,6 @@
-import { assertConfig, parseDuration } from '../../src/index.ts'
+import { assertConfig, checkKnownKeys, parseDuration, type Duration } from '../../src/index.ts'
 
-/** A duration: milliseconds, or a string like `"200ms"`, `"30s"`, `"5m"`, `"1h"`. */
-export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h'}`
+export type { Duration } from '../../src/index.ts'
 
 /** Options of the `retry` plugin. */
 export interface RetryOptions {
@@ -48,6 +47,8 @@ export interface RetrySettings {
 }
 
 const FIELD = 'plugins.retry'
+const KNOWN = ['attempts', 'statuses', 'backoff', 'maxRetryAfter', 'breaker']
+const HINTS = { retries: 'attempts', maxRetries: 'attempts', maxAttempts: 'attempts', retryOn: 'statuses' }
 
 function duration(value: Duration | undefined, fallback: number, field: string): number {
   if (value === undefined) return fallback
@@ -63,6 +64,9 @@ function isObject(value: unknown): boolean {
 /** Checks the options (errors name the field) and applies the defaults. */
 export function resolveRetryOptions(options: RetryOptions = {}): RetrySettings {
   assertConfig(isObject(options), FIELD, 'must be an object of options')
+  checkKnownKeys(options, KNOWN, FIELD, HINTS)
+  checkKnownKeys(options.backoff, ['base', 'max'], `${FIELD}.backoff`)
+  checkKnownKeys(options.breaker, ['failures', 'coolDown'], `${FIELD}.breaker`)
   const attempts = options.attempts ?? 3
   assertConfig(Number.isInteger(attempts) && attempts >= 1, `${FIELD}.attempts`, `must be an integer ≥ 1, got ${JSON.stringify(attempts)}`)
 

@@ -1,8 +1,8 @@
-import { assertConfig, definePlugin, errorResponse, loadEncoding, mayCarryUsage, requestSlot, type ForwardContext, type ForwardPlugin, type PluginStorage, type SSEEvent, type WindowSpec } from '../../src/index.ts'
+import { assertConfig, checkKnownKeys, definePlugin, errorResponse, loadEncoding, mayCarryUsage, requestSlot, type ForwardContext, type ForwardPlugin, type PluginStorage, type SSEEvent, type WindowSpec } from '../../src/index.ts'
 import { limitText, refusal, setLimitHeaders, unavailable } from '../rateLimit/answer.ts'
 import { StorageGuard } from '../rateLimit/guard.ts'
 import { warnIfPerProcess } from '../rateLimit/shared.ts'
-import { factsOf, LimitPlan, type Rate, type SharedLimitOptions, type WindowChoice } from '../rateLimit/rules.ts'
+import { factsOf, LIMIT_HINTS, LimitPlan, SHARED_LIMIT_OPTIONS, type Rate, type SharedLimitOptions, type WindowChoice } from '../rateLimit/rules.ts'
 import { completionReserve, promptTokens, settledTokens, type GenerationBody } from './estimate.ts'
 import { PacePlan, type PaceOptions } from './pace.ts'
 import { TokenPacer } from './pacer.ts'
@@ -24,6 +24,7 @@ export interface TokenLimitOptions extends SharedLimitOptions {
 }
 
 const FIELD = 'plugins.tokenLimit'
+const KNOWN = [...SHARED_LIMIT_OPTIONS, 'defaultMaxTokens', 'streamUsage', 'pace']
 
 /** Tokens held for a request until its response ends. */
 interface Reservation {
@@ -58,6 +59,7 @@ function endsWithNullUsage(raw: string): boolean {
  */
 export const tokenLimit = definePlugin((options: TokenLimitOptions) => {
   assertConfig(isRecord(options as unknown), FIELD, 'must be an object of options')
+  checkKnownKeys(options, KNOWN, FIELD, { ...LIMIT_HINTS, maxTokens: 'defaultMaxTokens', pacing: 'pace' })
   const { pace, defaultMaxTokens = 1000, streamUsage = true, failOpen = true, ...budgetOptions } = options
   const budgets = new LimitPlan(budgetOptions, FIELD)
   const pacing = pace === undefined ? undefined : new PacePlan(pace, `${FIELD}.pace`)

@@ -1,4 +1,4 @@
-import { assertConfig, ConfigError, parseRate } from '../../src/index.ts'
+import { assertConfig, checkKnownKeys, ConfigError, parseRate } from '../../src/index.ts'
 import type { Rate, RequestFacts } from '../rateLimit/rules.ts'
 
 /** Output pacing per model, level or caller. */
@@ -43,6 +43,7 @@ export class PacePlan {
   constructor(options: Rate | PaceOptions, field: string) {
     const settings = typeof options === 'string' ? { rate: options } : options
     assertConfig(typeof settings === 'object' && settings !== null, field, 'must be a rate like "60/second" or { rate, models, levels, callers }')
+    checkKnownKeys(settings, ['rate', 'models', 'levels', 'callers'], field, { limit: 'rate' })
     this.#default = settings.rate === undefined ? undefined : msPerToken(settings.rate, `${field}.rate`)
     this.#models = table(settings.models, `${field}.models`)
     this.#levels = table(settings.levels, `${field}.levels`)

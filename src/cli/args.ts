@@ -2,11 +2,11 @@ import type { ArgsDef } from 'citty'
 
 /** Flags shared by `aifd run` and `aifd dev`. */
 export const serveArgs = {
-  config: { type: 'string', description: 'Config file (default: forward.config.{ts,mjs,js,json} in the current folder)', alias: 'c' },
-  port: { type: 'string', description: 'Port to listen on (overrides server.port)', alias: 'p' },
-  host: { type: 'string', description: 'Host to bind (overrides server.host)' },
+  config: { type: 'string', valueHint: 'file', description: 'Config file (default: forward.config.{ts,mjs,js,json} in the current folder)', alias: 'c' },
+  port: { type: 'string', valueHint: 'port', description: 'Port to listen on (overrides server.port)', alias: 'p' },
+  host: { type: 'string', valueHint: 'host', description: 'Host to bind (overrides server.host)' },
   webui: { type: 'boolean', description: 'Serve the dashboard and /metrics on the admin listener' },
-  workers: { type: 'string', description: 'Worker processes sharing the port: a number or "auto" (one per core)', default: '1' },
+  workers: { type: 'string', valueHint: 'n|auto', description: 'Worker processes sharing the port: a number or "auto" (one per core)', default: '1' },
 } as const satisfies ArgsDef
 
 export interface ServeFlags {

@@ -1,4 +1,5 @@
 import { defineCommand, runMain } from 'citty'
+import { showUsage } from './usage.ts'
 import { packageVersion } from './version.ts'
 
 /** The `aifd` command. Subcommands load lazily, so `aifd --help` stays fast. */
@@ -18,5 +19,5 @@ export function runCli(): void {
     console.error(error instanceof Error && error.name === 'ConfigError' ? `aifd: ${error.message}` : error)
     process.exit(1)
   })
-  void runMain(main)
+  void runMain(main, { showUsage })
 }

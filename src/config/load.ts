@@ -1,6 +1,7 @@
 import { basename, dirname, join, resolve } from 'node:path'
-import { copyFileSync, existsSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, readdirSync, rmSync } from 'node:fs'
 import { loadConfig } from 'c12'
+import { collectingPluginErrors } from '../plugin/failed.ts'
 import { ConfigError } from './errors.ts'
 import { resolveConfig } from './resolve.ts'
 import type { ForwardConfig, ResolvedConfig } from './types.ts'
@@ -21,6 +22,17 @@ export interface LoadOptions {
 
 let reloads = 0
 
+/** c12's order of preference for config file extensions. */
+const EXTENSIONS = ['.js', '.ts', '.mjs', '.cjs', '.mts', '.cts', '.json', '.jsonc', '.json5', '.yaml', '.yml', '.toml']
+
+/** The `forward.config.*` file c12 picks in `cwd`, to name it when it fails to load. */
+function configFileIn(cwd: string): string | undefined {
+  if (!existsSync(cwd)) return undefined
+  const names = new Set(readdirSync(cwd))
+  const ext = EXTENSIONS.find((e) => names.has(`forward.config${e}`))
+  return ext && join(cwd, `forward.config${ext}`)
+}
+
 /**
  * Loads `forward.config.{ts,mjs,js,json}` with c12 (`.env` first, `$development`/`$production`
  * overrides), then applies defaults and validates. Throws `ConfigError` naming the field and file.
@@ -37,7 +49,9 @@ export async function loadForwardConfig(options: LoadOptions = {}): Promise<Reso
   let loaded
   try {
     if (copy) copyFileSync(file!, copy)
-    loaded = await loadConfig<ForwardConfig>({
+    // Plugin factories keep their option errors on the plugins they return while the file runs, so
+    // resolveConfig can report them at their positions along with every other problem.
+    loaded = await collectingPluginErrors(() => loadConfig<ForwardConfig>({
       name: 'forward',
       cwd,
       configFile: copy ?? file,
@@ -47,9 +61,10 @@ export async function loadForwardConfig(options: LoadOptions = {}): Promise<Reso
       dotenv: { cwd },
       envName: process.env.NODE_ENV === 'production' ? 'production' : 'development',
       jitiOptions: options.fresh ? { moduleCache: false, fsCache: false } : undefined,
-    })
+    }))
   } catch (error) {
-    throw new ConfigError('(file)', `could not load the config: ${(error as Error).message}`, file ?? cwd)
+    const message = error instanceof Error ? error.message : String(error)
+    throw new ConfigError('', `could not load the config: ${copy ? message.replaceAll(copy, file!) : message}`, file ?? configFileIn(cwd) ?? cwd)
   } finally {
     if (copy) rmSync(copy, { force: true })
   }

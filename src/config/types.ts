@@ -1,5 +1,6 @@
 import type { H3Event, Middleware } from 'h3'
 import type { ForwardContext, ForwardPlugin } from '../plugin/types.ts'
+import type { Duration } from '../util/units.ts'
 
 /** How the gateway understands a route's traffic. */
 export type RouteType =
@@ -19,16 +20,16 @@ export interface WeightedTarget {
   weight?: number
 }
 
-/** Upstream timeouts, in milliseconds (or a duration string like `"30s"`). */
+/** Upstream timeouts: a duration string like `"30s"`, or milliseconds. */
 export interface RouteTimeouts {
-  /** Opening the TCP/TLS connection. Default 10 s. */
-  connect?: number | string
-  /** From sending the request to the upstream's response headers. Default 600 s. */
-  headers?: number | string
-  /** Longest silence between two body chunks (streams). Default 300 s. */
-  idle?: number | string
+  /** Opening the TCP/TLS connection. Default `'10s'`. */
+  connect?: Duration
+  /** From sending the request to the upstream's response headers. Default `'600s'`. */
+  headers?: Duration
+  /** Longest silence between two body chunks (streams). Default `'300s'`. */
+  idle?: Duration
   /** Whole request, first byte sent to last byte received. Default: none. */
-  total?: number | string
+  total?: Duration
 }
 
 /** One forwarding route. */
@@ -43,8 +44,8 @@ export interface RouteConfig {
   dialect?: RouteDialect
   /** This route's plugin chain, run after the top-level `plugins`. */
   plugins?: ForwardPlugin[]
-  /** Upstream timeouts: a number is the `headers` timeout in ms, an object sets each. */
-  timeout?: number | string | RouteTimeouts
+  /** Upstream timeouts: a duration (or ms) is the `headers` timeout, an object sets each. */
+  timeout?: Duration | RouteTimeouts
   /** Outbound HTTP(S) proxy URL for this route (overrides the top-level `proxy`). */
   proxy?: string
   /** Largest request body accepted, in bytes or `"25mb"`. Default the top-level `bodyLimit`. */
@@ -74,8 +75,19 @@ export interface ServerConfig {
   port?: number
   /** Default `0.0.0.0`. */
   host?: string
-  /** Seconds given to in-flight requests on SIGTERM before the process exits. Default 30. */
-  gracePeriod?: number
+  /**
+   * How long in-flight requests may take to finish on SIGTERM before the process exits: seconds
+   * when a number (`30`), or a duration like `'20s'` or `'2m'`. Default 30 seconds.
+   */
+  gracePeriod?: Duration
+}
+
+/** `server` after defaults. */
+export interface ResolvedServer {
+  port: number
+  host: string
+  /** Seconds. */
+  gracePeriod: number
 }
 
 export interface CorsConfig {
@@ -83,8 +95,15 @@ export interface CorsConfig {
   origin?: '*' | string[]
   /** Extra headers exposed to browsers. */
   exposeHeaders?: string[]
-  /** Preflight cache, seconds. Default 600. */
-  maxAge?: number
+  /** How long browsers may cache a preflight: seconds when a number, or a duration like `'10m'`. Default 600 seconds. */
+  maxAge?: Duration
+}
+
+/** `cors` after defaults; `maxAge` in seconds. */
+export interface ResolvedCors {
+  origin: '*' | string[]
+  exposeHeaders: string[]
+  maxAge: number
 }
 
 export interface WebuiConfig {
@@ -192,8 +211,8 @@ export interface ResolvedConfig {
   middleware: Middleware[]
   globalPlugins: ForwardPlugin[]
   storage: StorageConfig
-  server: Required<ServerConfig>
-  cors: Required<CorsConfig> | false
+  server: ResolvedServer
+  cors: ResolvedCors | false
   logLevel: NonNullable<ForwardConfig['logLevel']>
   webui: WebuiConfig
   /** Absolute path of the loaded file, if any. */

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { CorsConfig } from '../config/types.ts'
+import type { ResolvedCors } from '../config/types.ts'
 
 /** CORS headers for a response to a request from `origin` (none when CORS is off or the origin is not allowed). */
-export function corsHeaders(cors: Required<CorsConfig> | false, origin: string | undefined): Record<string, string> {
+export function corsHeaders(cors: ResolvedCors | false, origin: string | undefined): Record<string, string> {
   if (!cors || !origin) return {}
   if (cors.origin === '*') {
     return cors.exposeHeaders.length > 0
@@ -21,7 +21,7 @@ export function isPreflight(req: IncomingMessage): boolean {
 }
 
 /** Answers a preflight: the gateway decides, the upstream is never asked. */
-export function answerPreflight(cors: Required<CorsConfig> | false, req: IncomingMessage, res: ServerResponse): void {
+export function answerPreflight(cors: ResolvedCors | false, req: IncomingMessage, res: ServerResponse): void {
   const headers = corsHeaders(cors, req.headers.origin)
   if (headers['access-control-allow-origin']) {
     headers['access-control-allow-methods'] = 'GET, POST, PUT, PATCH, DELETE, OPTIONS'

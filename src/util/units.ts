@@ -6,11 +6,25 @@ const DURATION_UNITS: Record<string, number> = {
   d: 86_400_000, day: 86_400_000, days: 86_400_000,
 }
 
+/** Unit names a duration string may use. */
+export type DurationUnit = 'ms' | 's' | 'sec' | 'second' | 'seconds' | 'm' | 'min' | 'minute' | 'minutes' | 'h' | 'hour' | 'hours' | 'd' | 'day' | 'days'
+
+/**
+ * A duration, accepted the same way by every option that takes one: a string like `"250ms"`,
+ * `"30s"`, `"5m"`, `"1h"`, `"7d"`, or a number in the option's own unit (milliseconds, except where
+ * an option says seconds, like `server.gracePeriod`).
+ */
+export type Duration = number | `${number}${DurationUnit}` | `${number} ${DurationUnit}`
+
 const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }
 
-/** Parses `"30s"`, `"5m"`, `"1h"`, `"7d"`, `"250ms"` or a number of milliseconds. Returns `undefined` if malformed. */
-export function parseDuration(value: number | string): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined
+/**
+ * Parses `"30s"`, `"5m"`, `"1h"`, `"7d"`, `"250ms"` or a number into milliseconds; a number counts
+ * `numberUnit` (milliseconds unless told otherwise, e.g. `'s'` for a field kept in seconds).
+ * Returns `undefined` if malformed or negative.
+ */
+export function parseDuration(value: number | string, numberUnit: 'ms' | 's' = 'ms'): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value * DURATION_UNITS[numberUnit] : undefined
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value)
   if (!match) return undefined
   const unit = match[2].toLowerCase() || 'ms'

@@ -394,6 +394,7 @@ describe('cache options', () => {
     }
     // @ts-expect-error storage is the gateway's, not an option
     expect(field(() => cache({ backend: 'memory' }))).toBe('plugins.cache.backend')
+    // @ts-expect-error not a duration
     expect(field(() => cache({ ttl: 'soon' }))).toBe('plugins.cache.ttl')
     expect(field(() => cache({ ttl: 0 }))).toBe('plugins.cache.ttl')
     // @ts-expect-error only 'key' or 'global'
