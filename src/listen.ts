@@ -74,7 +74,9 @@ export async function listenNode(handler: (req: IncomingMessage, res: ServerResp
   const address = server.address() as AddressInfo
   const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address
   const loopback = isAnyHost(address.address) ? (address.family === 'IPv6' ? '[::1]' : '127.0.0.1') : shown
-  const urls = (await listener.getURLs()).map(({ url, type }) => ({ url: url.replace(/\/$/, ''), type }))
+  // listhen names an all-interfaces listener's local URL by its bind address (`http://0.0.0.0:…`),
+  // which is not a place to browse to.
+  const urls = (await listener.getURLs()).map(({ url, type }) => ({ url: url.replace(/\/$/, '').replace(/^http:\/\/(0\.0\.0\.0|\[::\])(?=:)/, 'http://localhost'), type }))
   return {
     server,
     address: `${shown}:${address.port}`,

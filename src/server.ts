@@ -45,7 +45,13 @@ export async function startGateway(config: ResolvedConfig, options: StartOptions
   const gateway = await Gateway.create(config, { mode: options.mode ?? 'run', log })
   const handler = gateway.handler
   const upgradeHandler = gateway.upgradeHandler
-  let listener = await bind(handler, upgradeHandler, config.server.host, config.server.port)
+  let listener: NodeListener
+  try {
+    listener = await bind(handler, upgradeHandler, config.server.host, config.server.port)
+  } catch (error) {
+    await gateway.shutdown(0)
+    throw error
+  }
   const running: RunningGateway = {
     gateway,
     url: '',

@@ -1,9 +1,9 @@
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
 import { H3, getRouterParam } from 'h3'
 import { toNodeHandler } from 'h3/node'
 import type { ConsolaInstance } from 'consola'
 import { loadForwardConfig, type ResolvedConfig, type RunningGateway } from '../index.ts'
+import { listenNode } from '../listen.ts'
 import { generateToken, presentedToken, tokenMatches } from './auth.ts'
 import { ConfigEditor, ConfigRejected } from './config-editor.ts'
 import { configView } from './config-view.ts'
@@ -138,20 +138,13 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
   app.post('/api/playground', guarded(async (request) => playgroundProxy(running, await readJson(request), request.signal)))
   app.get('/metrics', guarded(async () => new Response(await hub.metrics.text(), { headers: { 'content-type': hub.metrics.contentType } })))
 
-  const server = createServer(toNodeHandler(app))
   const host = options.host ?? webui.host ?? '127.0.0.1'
   const port = options.port ?? webui.port ?? 8001
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(error.code === 'EADDRINUSE' ? new Error(`webui: port ${port} on ${host} is in use; set webui.port in the config`) : error)
-    })
-    server.listen(port, host, () => resolve())
-  })
-  const address = server.address() as AddressInfo
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  const listener = await listenNode(toNodeHandler(app) as never, { host, port, name: 'webui', portHint: 'set webui.port in the config' })
+  const { server } = listener
   return {
-    url: `http://${shownHost === '0.0.0.0' || shownHost === '[::]' ? '127.0.0.1' : shownHost}:${address.port}`,
-    port: address.port,
+    url: listener.url,
+    port: listener.port,
     token,
     tokenGenerated: !given,
     server,

@@ -40,8 +40,15 @@ export async function serve(options: ServeOptions): Promise<RunningGateway> {
   } catch (error) {
     exitOnConfigError(error)
   }
-  const log = createLogger(config.logLevel, options.mode === 'run' ? undefined : false)
-  const running = await startGateway(config, { mode: options.mode, log })
+  // Production logs are JSON lines unless a person watches; dev always talks to a person.
+  const json = options.mode === 'run' && !process.stdout.isTTY
+  const log = createLogger(config.logLevel, json)
+  let running: RunningGateway
+  try {
+    running = await startGateway(config, { mode: options.mode, log })
+  } catch (error) {
+    exitOnListenError(error)
+  }
   let admin: RunningAdmin | undefined
   if (hub) {
     try {
@@ -54,7 +61,7 @@ export async function serve(options: ServeOptions): Promise<RunningGateway> {
   }
   if (options.banner !== false) {
     const webui = admin && { url: admin.url, token: admin.tokenGenerated ? admin.token : undefined, editConfig: config.webui.editConfig === true, workers: options.workers }
-    printBanner(log, config, { version: packageVersion(), url: running.url, mode: options.mode, workers: options.workers, webui })
+    printBanner(log, config, { version: packageVersion(), address: running.address, urls: running.urls, mode: options.mode, workers: options.workers, webui }, json)
   }
   let watcher: FSWatcher | undefined
   if (options.mode === 'dev') watcher = watchAndReload(running, config, () => load(true), log)
@@ -78,6 +85,15 @@ function exitOnConfigError(error: unknown): never {
   throw error
 }
 
+/** A port that is taken is one clear line naming it and exit code 1 (never a move to another port). */
+function exitOnListenError(error: unknown): never {
+  if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    console.error(`aifd: ${(error as Error).message}`)
+    process.exit(1)
+  }
+  throw error
+}
+
 /**
  * Reloads on any change under the config's folder. A config that fails to load keeps the old one
  * serving; the error is printed and kept for the dashboard. Only a new host or port re-listens.
@@ -93,7 +109,7 @@ function watchAndReload(running: RunningGateway, initial: ResolvedConfig, load: 
       await running.gateway.reload(next)
       if (next.server.port !== current.server.port || next.server.host !== current.server.host) {
         await running.relisten(next.server.host, next.server.port)
-        log.info(`listening on ${running.url}`)
+        log.info(`listening on ${running.address}`)
       }
       current = next
       log.success(`config reloaded (${next.routes.length} route${next.routes.length === 1 ? '' : 's'})`)

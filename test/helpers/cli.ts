@@ -29,11 +29,11 @@ export async function waitHealthy(url: string, timeoutMs = 15_000): Promise<void
   throw new Error(`${url} did not become healthy`)
 }
 
-/** Runs `aifd <command> --config FILE --port P --host 127.0.0.1 ...args` from the built dist/ and waits for it to serve. */
-export async function spawnGateway(config: string, args: string[] = [], options: { command?: string; cwd?: string; env?: NodeJS.ProcessEnv; bin?: string } = {}): Promise<GatewayProcess> {
+/** Runs `aifd <command> --config FILE --port P --host 127.0.0.1 ...args` (or `options.host`) from the built dist/ and waits for it to serve. */
+export async function spawnGateway(config: string, args: string[] = [], options: { command?: string; cwd?: string; env?: NodeJS.ProcessEnv; bin?: string; host?: string } = {}): Promise<GatewayProcess> {
   const port = await freePort()
   let out = ''
-  const child = spawn(process.execPath, [options.bin ?? AIFD, options.command ?? 'run', '--config', config, '--port', String(port), '--host', '127.0.0.1', ...args], {
+  const child = spawn(process.execPath, [options.bin ?? AIFD, options.command ?? 'run', '--config', config, '--port', String(port), '--host', options.host ?? '127.0.0.1', ...args], {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, NODE_ENV: 'production', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { networkInterfaces, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ROOT, spawnGateway } from '../helpers/cli.ts'
@@ -39,5 +39,41 @@ export default defineForwardConfig({
     expect(out).not.toContain(REAL)
     expect(out).not.toContain(FORWARD)
     expect(out).not.toContain('sk-banner')
+  })
+})
+
+describe('where the banner says it listens', () => {
+  const config = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aifd-banner-addr-'))
+    writeFileSync(join(dir, 'forward.config.mjs'), "export default { routes: { openai: { path: '/', target: 'http://127.0.0.1:9' } } }\n")
+    return join(dir, 'forward.config.mjs')
+  }
+
+  it('on every interface: the bound address and a network URL per interface, in one JSON info line with fields', async () => {
+    const gw = await spawnGateway(config(), [], { host: '0.0.0.0' })
+    const out = gw.output()
+    expect(await gw.stop()).toBe(0)
+    const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
+    const banner = lines.find((l) => l.event === 'started')
+    expect(banner.level).toBe('info')
+    expect(lines.some((l) => l.level === 'box')).toBe(false)
+    expect(banner.msg).not.toContain('\n')
+    expect(banner.address).toBe(`0.0.0.0:${gw.port}`)
+    expect(banner.msg).toContain(`listening on 0.0.0.0:${gw.port}`)
+    expect(banner.routes).toEqual([{ name: 'openai', path: '/', type: 'openai', targets: ['http://127.0.0.1:9'], plugins: [] }])
+    expect(banner.storage).toBe('memory')
+    // listhen's list: where to browse locally, and one URL per network interface, by its address.
+    expect(banner.urls.local).toEqual([`http://localhost:${gw.port}`])
+    const interfaces = Object.values(networkInterfaces()).flat().filter((i) => i && i.family === 'IPv4' && !i.internal).map((i) => i!.address)
+    expect(banner.urls.network).toEqual(interfaces.map((address) => `http://${address}:${gw.port}`))
+  })
+
+  it('on loopback: says so, not a network address', async () => {
+    const gw = await spawnGateway(config())
+    const out = gw.output()
+    expect(await gw.stop()).toBe(0)
+    const banner = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((l) => l.event === 'started')
+    expect(banner.address).toBe(`127.0.0.1:${gw.port}`)
+    expect(banner.urls).toEqual({ local: [`http://127.0.0.1:${gw.port}`], network: [] })
   })
 })
