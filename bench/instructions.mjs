@@ -2,7 +2,7 @@
 // `npm run bench:instructions`: instructions per request, counted by valgrind's callgrind, for
 // checkouts and the bare Node passthrough, against one mock.
 //
-//   node bench/instructions.mjs [other checkouts…] [--config bare|full|cache-hit] [--stream] [-n 2000] [--passthrough]
+//   node bench/instructions.mjs [other checkouts…] [--config bare|full|cache-hit] [--stream] [-n 2000] [--passthrough] [--keep]
 //
 // CPU time on a shared 2-core VM moves with whatever else runs (other processes, the other core's
 // cache); an instruction count does not. Each target runs under callgrind with instrumentation off,
@@ -27,6 +27,7 @@ const { values: opts, positionals } = parseArgs({
     stream: { type: 'boolean', default: false },
     requests: { type: 'string', short: 'n', default: '2000' },
     passthrough: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
   },
 })
 const gateway = GATEWAYS[opts.config]
@@ -99,7 +100,8 @@ try {
   }
 } finally {
   await stopAll()
-  fs.rmSync(outDir, { recursive: true, force: true })
+  if (opts.keep) console.log(`callgrind dumps kept in ${outDir} (callgrind_annotate FILE)`)
+  else fs.rmSync(outDir, { recursive: true, force: true })
 }
 const last = rows.at(-1)[1]
 console.log(`${opts.config}${opts.stream ? ' SSE' : ' JSON'}, ${n} requests counted after ${n} to warm up, 10 connections: instructions per request`)
