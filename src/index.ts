@@ -3,7 +3,7 @@
  * This is the public API: what a config file and a plugin import.
  */
 export { defineForwardConfig } from './config/define.ts'
-export { ConfigError, assertConfig } from './config/errors.ts'
+export { ConfigError, assertConfig, assertKnownOptions, closestName } from './config/errors.ts'
 export { loadForwardConfig, type LoadOptions } from './config/load.ts'
 export { resolveConfig } from './config/resolve.ts'
 export type * from './config/types.ts'
@@ -15,6 +15,7 @@ export { ForwardError, type OpenAIErrorType } from './gateway/errors.ts'
 export { ForwardResult, type Outcome, type Timings, type AssembledAnswer, type AssembledChoice, type ToolCall, type Usage } from './gateway/result.ts'
 export { parseSSE, sseErrorEvent } from './gateway/sse.ts'
 export { mayCarryUsage } from './gateway/assemble.ts'
+export { PriceTable, BUILTIN_PRICES, type Cost, type ModelPrice, type PricesConfig } from './pricing/index.ts'
 export type * from './storage/types.ts'
 export { countTokens, countChatTokens, encodingForModel, loadEncoding } from './tokenizer.ts'
 export { parseDuration, parseRate, parseSize, type RateLimitItem } from './util/units.ts'

@@ -1,6 +1,8 @@
 import type { ForwardPlugin } from '../plugin/types.ts'
 import { parseDuration, parseSize } from '../util/units.ts'
 import { ConfigError } from './errors.ts'
+import { resolvePrices } from '../pricing/resolve.ts'
+import type { PriceTable } from '../pricing/table.ts'
 import type {
   CorsConfig, ForwardConfig, ResolvedConfig, ResolvedRoute, ResolvedTarget, RouteConfig, StorageConfig,
 } from './types.ts'
@@ -83,7 +85,7 @@ function targets(value: unknown, field: string): ResolvedTarget[] {
   })
 }
 
-function route(name: string, value: unknown, defaults: { bodyLimit: number; proxy: string | undefined }): ResolvedRoute {
+function route(name: string, value: unknown, defaults: { bodyLimit: number; proxy: string | undefined; prices: PriceTable }): ResolvedRoute {
   const field = `routes.${name}`
   if (!isObject(value)) throw new ConfigError(field, 'must be an object with path and target')
   const type = value.type ?? 'openai'
@@ -110,6 +112,7 @@ function route(name: string, value: unknown, defaults: { bodyLimit: number; prox
     },
     proxy,
     bodyLimit: size(value.bodyLimit, `${field}.bodyLimit`, defaults.bodyLimit),
+    prices: defaults.prices,
   }
 }
 
@@ -178,7 +181,8 @@ export function resolveConfig(input: unknown, configFile?: string): ResolvedConf
     const proxy = config.proxy === undefined ? undefined : httpUrl(config.proxy, 'proxy').href
     const routesInput = config.routes === undefined || (isObject(config.routes) && Object.keys(config.routes).length === 0) ? DEFAULT_ROUTES : config.routes
     if (!isObject(routesInput)) throw new ConfigError('routes', 'must be an object of named routes, e.g. { openai: { path: "/", target: "https://api.openai.com" } }')
-    const routes = Object.entries(routesInput).map(([name, value]) => route(name, value, { bodyLimit, proxy }))
+    const prices = resolvePrices(config.prices, configFile)
+    const routes = Object.entries(routesInput).map(([name, value]) => route(name, value, { bodyLimit, proxy, prices }))
     const seen = new Map<string, string>()
     for (const r of routes) {
       const other = seen.get(r.prefix)
@@ -204,6 +208,7 @@ export function resolveConfig(input: unknown, configFile?: string): ResolvedConf
       cors: cors(config.cors),
       logLevel,
       webui: { ...webui, port: port(webui.port, 'webui.port', 8001) },
+      prices,
       configFile,
       loadedAt: new Date(),
     }

@@ -1,4 +1,6 @@
 import type { ForwardPlugin } from '../plugin/types.ts'
+import type { PriceTable } from '../pricing/table.ts'
+import type { PricesConfig } from '../pricing/resolve.ts'
 
 /** How the gateway understands a route's traffic. */
 export type RouteType =
@@ -116,6 +118,12 @@ export interface ForwardConfig {
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   /** Dashboard and metrics (served when started with `--webui`). */
   webui?: WebuiConfig
+  /**
+   * Prices per model in US dollars per million tokens, overriding and extending the built-in table:
+   * `{ 'gpt-4o*': { input: 2.5, cachedInput: 1.25, output: 10 }, 'my-model': { input: 0, output: 0, request: 0.01 } }`,
+   * or the path of a JSON file of that shape (relative to the config file).
+   */
+  prices?: PricesConfig
 }
 
 /** A target after resolution. */
@@ -139,6 +147,8 @@ export interface ResolvedRoute {
   timeouts: { connect: number; headers: number; idle: number; total: number | undefined }
   proxy: string | undefined
   bodyLimit: number
+  /** The config's price table (built-in prices and the config's `prices`), for `result.cost()`. */
+  prices: PriceTable
 }
 
 export interface ResolvedConfig {
@@ -149,6 +159,8 @@ export interface ResolvedConfig {
   cors: Required<CorsConfig> | false
   logLevel: NonNullable<ForwardConfig['logLevel']>
   webui: WebuiConfig
+  /** Prices per model (built-in and the config's `prices`). */
+  prices: PriceTable
   /** Absolute path of the loaded file, if any. */
   configFile: string | undefined
   /** Files the config imports (for `aifd dev` to watch). */
