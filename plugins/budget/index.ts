@@ -58,7 +58,7 @@ export const budget = definePlugin((options: BudgetOptions) => {
     const model = await requestModel(ctx)
     if (model === undefined) return
     const now = Date.now()
-    const budgets = plan.choose(factsOf(ctx, model), perRoute, now)
+    const budgets = plan.choose(factsOf(ctx, model), perRoute, now, ctx.caller?.budget)
     if (budgets.length === 0) return
     const prompt = promptTokens(body)
     // Not a generation or embedding request: nothing to price.

@@ -1,6 +1,6 @@
 import type { WindowSpec } from '../../src/index.ts'
 import type { RequestFacts } from '../rateLimit/rules.ts'
-import { calendarPeriod, type BudgetItem, type CalendarPeriod } from './period.ts'
+import { calendarPeriod, parseBudget, type BudgetItem, type CalendarPeriod } from './period.ts'
 import type { BudgetRule, BudgetScope, BudgetSettings } from './options.ts'
 
 /** A budget chosen for one request, with what messages and headers need. */
@@ -51,13 +51,16 @@ export class BudgetPlan {
 
   constructor(private readonly settings: BudgetSettings) {}
 
-  /** The budgets a request falls under at `now` (empty when none applies). */
-  choose(facts: RequestFacts, perRoute: boolean, now: number): ChosenBudget[] {
-    const memo = `${facts.caller}\n${facts.level}\n${facts.ip}\n${facts.route}\n${facts.model}\n${perRoute}`
+  /**
+   * The budgets a request falls under at `now` (empty when none applies). `own`: the caller's own
+   * budget (a runtime key's, `ctx.caller.budget`), which takes the place of its tier.
+   */
+  choose(facts: RequestFacts, perRoute: boolean, now: number, own?: string): ChosenBudget[] {
+    const memo = `${facts.caller}\n${facts.level}\n${facts.ip}\n${facts.route}\n${facts.model}\n${perRoute}\n${own}`
     let templates = this.#templates.get(memo)
     if (!templates) {
       if (this.#templates.size >= TEMPLATES_KEPT) this.#templates.clear()
-      this.#templates.set(memo, (templates = this.#templatesFor(facts, perRoute)))
+      this.#templates.set(memo, (templates = this.#templatesFor(facts, perRoute, own)))
     }
     return templates.map(({ base, item, who, model }) => {
       if (item.kind === 'sliding') return { spec: { key: base, limit: item.nano, windowMs: item.windowMs, strategy: 'moving' }, item, who, model, endsAt: undefined }
@@ -68,10 +71,10 @@ export class BudgetPlan {
     })
   }
 
-  #templatesFor(facts: RequestFacts, perRoute: boolean): Template[] {
+  #templatesFor(facts: RequestFacts, perRoute: boolean, own: string | undefined): Template[] {
     const { settings } = this
     const rules: BudgetRule[] = []
-    const tier = (facts.caller !== undefined && settings.callers.get(facts.caller)) || (facts.level !== undefined && settings.levels.get(facts.level)) || settings.base
+    const tier = ownRule(own) || (facts.caller !== undefined && settings.callers.get(facts.caller)) || (facts.level !== undefined && settings.levels.get(facts.level)) || settings.base
     if (tier) rules.push(tier)
     for (const rule of settings.models) if (matches(rule.model!, facts.model)) rules.push(rule)
     const { key, who } = scopeKey(settings.scope, facts, perRoute)
@@ -97,6 +100,16 @@ export class BudgetPlan {
     if (settings.callers.size) parts.push(`${settings.callers.size} caller budget(s)`)
     if (settings.models.length) parts.push(`models: ${settings.models.map((r) => `${r.model} ${r.items.map((i) => i.text).join(' + ')}`).join(', ')}`)
     return parts.join('; ')
+  }
+}
+
+/** A caller's own budget as a rule; `undefined` when there is none or it does not parse (checked when the key was made). */
+function ownRule(own: string | undefined): BudgetRule | undefined {
+  if (own === undefined) return undefined
+  try {
+    return { items: parseBudget(own), model: undefined }
+  } catch {
+    return undefined
   }
 }
 
