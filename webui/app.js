@@ -74,6 +74,7 @@ $$('#tabs button').forEach((button) =>
     $$('#tabs button').forEach((b) => b.classList.toggle('active', b === button))
     $$('[data-panel]').forEach((panel) => (panel.hidden = panel.dataset.panel !== button.dataset.tab))
     if (button.dataset.tab === 'config') loadConfig().catch(fail)
+    if (button.dataset.tab === 'keys') loadKeys().catch(fail)
     if (button.dataset.tab === 'dashboard') redrawCharts()
   }),
 )
@@ -397,6 +398,114 @@ $('#editor-save').addEventListener('click', async () => {
     fail(error)
   } finally {
     $('#editor-save').disabled = false
+  }
+})
+
+// ---- forward keys ----------------------------------------------------------------------------------
+
+const fmtWhen = (ms) => (ms ? new Date(ms).toLocaleString([], { hour12: false }) : '–')
+
+async function loadKeys() {
+  const response = await api('/api/keys')
+  const body = await response.json().catch(() => ({}))
+  const error = $('#key-list-error')
+  error.hidden = response.ok
+  if (!response.ok) {
+    error.textContent = body?.error?.message ?? `HTTP ${response.status}`
+    return
+  }
+  const select = $('#key-level')
+  const current = select.value
+  select.replaceChildren(...body.levels.map((level) => Object.assign(document.createElement('option'), { value: level, textContent: level })))
+  if (current && body.levels.includes(current)) select.value = current
+  $('#key-create').disabled = body.levels.length === 0
+  $('#key-status').textContent = body.levels.length ? '' : 'No level to choose: add keys({ runtimeKeys: true }) to the config.'
+  $('#key-list tbody').replaceChildren(
+    ...body.keys.map((k) => {
+      const row = document.createElement('tr')
+      row.dataset.name = k.name
+      const actions = k.source === 'runtime'
+        ? `<button type="button" class="secondary" data-action="rotate">Rotate</button> <button type="button" class="secondary danger" data-action="revoke">Revoke</button>`
+        : '<span class="muted">from config</span>'
+      row.innerHTML = [
+        `<td><b>${escapeHtml(k.name)}</b></td>`,
+        `<td>${escapeHtml(k.level ?? '–')}</td>`,
+        `<td>${k.source === 'config' ? 'from config' : 'runtime'}</td>`,
+        `<td>${fmtWhen(k.createdAt)}</td>`,
+        `<td>${fmtWhen(k.expiresAt)}</td>`,
+        `<td>${fmtWhen(k.lastUsedAt)}</td>`,
+        `<td class="num">${k.requests}</td>`,
+        `<td class="num">${fmtNum(k.tokens)}</td>`,
+        `<td class="num">${fmtUsd(k.costUsd)}</td>`,
+        `<td>${escapeHtml(k.budget ?? '–')}</td>`,
+        `<td>${actions}</td>`,
+      ].join('')
+      return row
+    }),
+  )
+  $('#key-list-empty').hidden = body.keys.length > 0
+  $('#keys-count').textContent = body.keys.length ? `(${body.keys.length})` : ''
+}
+
+function showSecret(name, secret) {
+  $('#key-secret-name').textContent = name
+  $('#key-secret-value').textContent = secret
+  $('#key-secret').hidden = false
+}
+
+$('#key-secret-copy').addEventListener('click', () => navigator.clipboard?.writeText($('#key-secret-value').textContent).catch(() => {}))
+$('#key-secret-done').addEventListener('click', () => {
+  // The secret leaves the page: it is never shown again.
+  $('#key-secret-value').textContent = ''
+  $('#key-secret').hidden = true
+})
+
+$('#key-form').addEventListener('submit', async (e) => {
+  e.preventDefault()
+  const status = $('#key-status')
+  status.className = ''
+  status.textContent = 'creating…'
+  try {
+    const expires = $('#key-expires').value
+    const response = await api('/api/keys', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: $('#key-name').value.trim(), level: $('#key-level').value, expiresAt: expires ? new Date(expires).toISOString() : undefined, budget: $('#key-budget').value.trim() || undefined }),
+    })
+    const body = await response.json().catch(() => ({}))
+    if (!response.ok) {
+      status.className = 'error'
+      status.textContent = body?.error?.message ?? `HTTP ${response.status}`
+      return
+    }
+    status.textContent = ''
+    showSecret(body.name, body.key)
+    $('#key-name').value = $('#key-expires').value = $('#key-budget').value = ''
+    await loadKeys()
+  } catch (error) {
+    fail(error)
+  }
+})
+
+$('#key-list tbody').addEventListener('click', async (e) => {
+  const button = e.target.closest('button[data-action]')
+  if (!button) return
+  const name = button.closest('tr').dataset.name
+  const action = button.dataset.action
+  if (action === 'revoke' && !confirm(`Revoke the forward key "${name}"? Requests with it are refused on every instance within a second.`)) return
+  if (action === 'rotate' && !confirm(`Give "${name}" a new secret? The current one stops working within a second.`)) return
+  try {
+    const response = await api(`/api/keys/${encodeURIComponent(name)}${action === 'rotate' ? '/rotate' : ''}`, { method: action === 'rotate' ? 'POST' : 'DELETE' })
+    const body = await response.json().catch(() => ({}))
+    if (!response.ok) {
+      $('#key-list-error').hidden = false
+      $('#key-list-error').textContent = body?.error?.message ?? `HTTP ${response.status}`
+      return
+    }
+    if (action === 'rotate') showSecret(body.name, body.key)
+    await loadKeys()
+  } catch (error) {
+    fail(error)
   }
 })
 
