@@ -1,4 +1,4 @@
-import { assertConfig, parseDuration } from '../../src/index.ts'
+import { assertConfig, assertKnownOptions, parseDuration } from '../../src/index.ts'
 import { compileModels, type ModelFilter } from './models.ts'
 import { digestOf } from './secret.ts'
 
@@ -187,6 +187,7 @@ function checkLocation(options: KeysOptions): Pick<KeysSettings, 'headers' | 'qu
 /** Checks the options, naming the field of the first problem; returns what the hooks need. */
 export function resolveKeysOptions(options: KeysOptions): KeysSettings {
   assertConfig(isRecord(options), FIELD, 'needs options: { keys } or { levels, forwardKeys }')
+  assertKnownOptions(options, ['levels', 'keys', 'forwardKeys', 'mode', 'header', 'query', 'coolDown', 'runtimeKeys'], FIELD)
   const levels = checkLevels(options)
   const callers = checkCallers(options, levels)
   const runtimeKeys = options.runtimeKeys ?? false
