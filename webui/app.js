@@ -436,7 +436,7 @@ async function loadKeys() {
         `<td>${fmtWhen(k.lastUsedAt)}</td>`,
         `<td class="num">${k.requests}</td>`,
         `<td class="num">${fmtNum(k.tokens)}</td>`,
-        `<td class="num">${fmtUsd(k.costUsd)}</td>`,
+        `<td class="num">${fmtUsd(k.costUsd)}${k.estimatedCostUsd > 0 ? '*' : ''}</td>`,
         `<td>${escapeHtml(k.budget ?? '–')}</td>`,
         `<td>${actions}</td>`,
       ].join('')

@@ -80,14 +80,17 @@ export class RuntimeKeys {
   /** Counts one exchange of `name` (requests, tokens, dollars), to be flushed within a second. */
   count(name: string, result: ForwardResult): void {
     let delta = this.#usage.get(name)
-    if (!delta) this.#usage.set(name, (delta = { requests: 0, tokens: 0, nanoUsd: 0, lastUsedAt: 0 }))
+    if (!delta) this.#usage.set(name, (delta = { requests: 0, tokens: 0, nanoUsd: 0, estimatedNanoUsd: 0, lastUsedAt: 0 }))
     delta.requests++
     delta.lastUsedAt = Date.now()
     if (result.attempts === 0 || result.status >= 400) return
     const usage = result.usage()
     if (usage) delta.tokens += usage.totalTokens
-    const nano = result.cost()?.nanoUsd
-    if (nano) delta.nanoUsd += nano
+    const cost = result.cost()
+    if (cost?.nanoUsd) {
+      delta.nanoUsd += cost.nanoUsd
+      if (cost.estimated) delta.estimatedNanoUsd += cost.nanoUsd
+    }
   }
 
   /** Adds the use counted since the last flush to the shared counters. */

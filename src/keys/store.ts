@@ -27,6 +27,8 @@ export interface ListedKey {
   tokens: number
   /** US dollars (priced exchanges). */
   costUsd: number
+  /** The part of `costUsd` priced from usage the gateway counted (the upstream reported none). */
+  estimatedCostUsd: number
 }
 
 /** What the `keys` plugin publishes of one config-declared key (names only). */
@@ -40,6 +42,8 @@ export interface KeyUsageDelta {
   requests: number
   tokens: number
   nanoUsd: number
+  /** The part of `nanoUsd` from estimated usage. */
+  estimatedNanoUsd: number
   lastUsedAt: number
 }
 
@@ -159,6 +163,7 @@ export class ForwardKeyStore {
       this.storage.incr(`u:${name}:requests`, delta.requests, USAGE_TTL_MS),
       delta.tokens ? this.storage.incr(`u:${name}:tokens`, delta.tokens, USAGE_TTL_MS) : undefined,
       delta.nanoUsd ? this.storage.incr(`u:${name}:nano`, delta.nanoUsd, USAGE_TTL_MS) : undefined,
+      delta.estimatedNanoUsd ? this.storage.incr(`u:${name}:estnano`, delta.estimatedNanoUsd, USAGE_TTL_MS) : undefined,
       this.storage.set(`lastUsed:${name}`, delta.lastUsedAt),
     ])
   }
@@ -171,16 +176,17 @@ export class ForwardKeyStore {
     const listed: ListedKey[] = [
       ...config.map((c) => ({ name: c.name, level: c.level, source: 'config' as const, createdAt: undefined, expiresAt: undefined, budget: undefined })),
       ...runtime.map((r) => ({ name: r.name, level: r.level, source: 'runtime' as const, createdAt: r.createdAt, expiresAt: r.expiresAt, budget: r.budget })),
-    ].map((k) => ({ ...k, lastUsedAt: undefined, requests: 0, tokens: 0, costUsd: 0 }))
+    ].map((k) => ({ ...k, lastUsedAt: undefined, requests: 0, tokens: 0, costUsd: 0, estimatedCostUsd: 0 }))
     await Promise.all(listed.map(async (key) => {
       // incr by 0 reads a counter (and is atomic on every driver).
-      const [requests, tokens, nano, lastUsed] = await Promise.all([
+      const [requests, tokens, nano, estimated, lastUsed] = await Promise.all([
         this.storage.incr(`u:${key.name}:requests`, 0, USAGE_TTL_MS),
         this.storage.incr(`u:${key.name}:tokens`, 0, USAGE_TTL_MS),
         this.storage.incr(`u:${key.name}:nano`, 0, USAGE_TTL_MS),
+        this.storage.incr(`u:${key.name}:estnano`, 0, USAGE_TTL_MS),
         this.storage.get<number>(`lastUsed:${key.name}`),
       ])
-      Object.assign(key, { requests, tokens, costUsd: nano / 1e9, lastUsedAt: lastUsed ?? undefined })
+      Object.assign(key, { requests, tokens, costUsd: nano / 1e9, estimatedCostUsd: estimated / 1e9, lastUsedAt: lastUsed ?? undefined })
     }))
     return listed.sort((a, b) => a.name.localeCompare(b.name))
   }

@@ -125,6 +125,8 @@ describe.skipIf(!hasRedis)('forward keys at run time, two instances on one Redis
     }, 1500)
     expect(dave.tokens).toBe(tokens)
     expect(dave.costUsd).toBeCloseTo(usd, 9)
+    // Every answer reported its usage: nothing of it was estimated.
+    expect(dave.estimatedCostUsd).toBe(0)
     expect(Date.now() - dave.lastUsedAt).toBeLessThan(5000)
   })
 

@@ -72,9 +72,10 @@ const list = defineCommand({
     const { keys } = await call(args, 'GET', '/api/keys')
     if (args.json) return void process.stdout.write(`${JSON.stringify(keys, null, 2)}\n`)
     const rows = [['NAME', 'LEVEL', 'SOURCE', 'CREATED', 'EXPIRES', 'LAST USED', 'REQUESTS', 'TOKENS', 'COST $', 'BUDGET']]
-    for (const k of keys) rows.push([k.name, k.level ?? '–', k.source, when(k.createdAt), when(k.expiresAt), when(k.lastUsedAt), String(k.requests), String(k.tokens), k.costUsd.toFixed(6), k.budget ?? '–'])
+    for (const k of keys) rows.push([k.name, k.level ?? '–', k.source, when(k.createdAt), when(k.expiresAt), when(k.lastUsedAt), String(k.requests), String(k.tokens), `${k.costUsd.toFixed(6)}${k.estimatedCostUsd > 0 ? '*' : ''}`, k.budget ?? '–'])
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
     process.stdout.write(rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n')
+    if (keys.some((k: { estimatedCostUsd: number }) => k.estimatedCostUsd > 0)) process.stdout.write('* includes cost of usage the gateway counted (the upstream reported none)\n')
   },
 })
 
