@@ -2,9 +2,10 @@
 // real cost, exact under concurrency, with calendar and sliding periods. A real gateway, the mock
 // upstream, the official SDK.
 import { randomUUID } from 'node:crypto'
+import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ConfigError, countChatTokens } from '../../src/index.ts'
+import { ConfigError, countChatTokens, countTokens } from '../../src/index.ts'
 import { budget, keys } from '../../plugins/index.ts'
 import { parseBudget } from '../../plugins/budget/period.ts'
 import { startMockUpstream, type MockUpstream } from '../../playground/mock/server.ts'
@@ -32,6 +33,8 @@ beforeAll(async () => {
       sliding: { path: '/sliding', target: mock.url, plugins: [budget({ limit: '$0.02/1500ms' })] },
       models: { path: '/models', target: mock.url, plugins: [budget({ limit: '$1/day', models: { 'flat-*': '$0.01/day' } })] },
       lenient: { path: '/lenient', target: mock.url, plugins: [budget({ limit: '$1/day', unpriced: 'allow' })] },
+      anthropic: { path: '/anthropic', target: mock.url, type: 'general', dialect: 'anthropic', plugins: [callerFromHeader, budget({ limit: '$1/day' })] },
+      gemini: { path: '/gemini', target: mock.url, type: 'general', dialect: 'gemini', plugins: [callerFromHeader, budget({ limit: '$1/day' })] },
     },
   })
 })
@@ -172,6 +175,39 @@ describe('budget', () => {
     expect(unpriced).toMatchObject({ status: 400, code: 'model_unpriced' })
     expect(unpriced.message).toContain('`mystery-model` has no price')
     await expect(clientFor('/lenient').chat.completions.create({ model: 'mystery-model', messages })).resolves.toBeTruthy()
+  })
+
+  it('budgets Anthropic messages through @anthropic-ai/sdk, settled to the reported usage at Claude’s price', async () => {
+    const caller = `claude-${randomUUID()}`
+    const client = new Anthropic({ baseURL: `${gw.url}/anthropic`, apiKey: 'sk-ant-test', maxRetries: 0, defaultHeaders: { 'x-caller': caller } })
+    const ask = () => client.messages.create({ model: 'claude-3-5-haiku-latest', max_tokens: 100, messages: [{ role: 'user', content: 'price me' }] }).withResponse()
+    const first = await ask()
+    const reserved = 1 - Number(first.response.headers.get('x-aifd-budget-remaining'))
+    // claude-3-5-haiku: $0.80 in (its cache write, $1, is the worst case), $4 out per 1M tokens.
+    const spent = (first.data.usage.input_tokens * 0.8 + first.data.usage.output_tokens * 4) / 1e6
+    expect(reserved).toBeGreaterThan(spent)
+    await sleep(100)
+    const second = await ask()
+    expect(Number(second.response.headers.get('x-aifd-budget-remaining'))).toBeCloseTo(1 - spent - reserved, 9)
+  })
+
+  it('budgets Gemini generateContent, the model read from the path', async () => {
+    const caller = `gemini-${randomUUID()}`
+    const post = () => fetch(`${gw.url}/gemini/v1beta/models/gemini-2.0-flash:generateContent`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-goog-api-key': 'gk-test', 'x-caller': caller },
+      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'price me too' }] }], generationConfig: { maxOutputTokens: 50 } }),
+    })
+    const first = await post()
+    const usage = (await first.json()).usageMetadata
+    expect(first.headers.get('x-aifd-budget-limit')).toBe('1')
+    const reserved = 1 - Number(first.headers.get('x-aifd-budget-remaining'))
+    // gemini-2.0-flash: $0.10 in, $0.40 out per 1M tokens; the worst case is the prompt and maxOutputTokens.
+    expect(reserved).toBeCloseTo((countTokens('price me too', 'gemini-2.0-flash') * 0.1 + 50 * 0.4) / 1e6, 9)
+    const spent = (usage.promptTokenCount * 0.1 + (usage.candidatesTokenCount + (usage.thoughtsTokenCount ?? 0)) * 0.4) / 1e6
+    await sleep(100)
+    const second = await post()
+    expect(Number(second.headers.get('x-aifd-budget-remaining'))).toBeCloseTo(1 - spent - reserved, 9)
   })
 
   it('works with the keys plugin: forward keys by level', async () => {
