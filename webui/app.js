@@ -58,7 +58,7 @@ const fmtMs = (ms) => (ms === null || ms === undefined ? '–' : ms < 1 ? '<1 ms
 const fmtNum = (n, digits = 1) => (n === null || n === undefined ? '–' : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}k` : Number.isInteger(n) ? String(n) : n.toFixed(digits))
 const fmtUsd = (usd) => (usd === null || usd === undefined ? '–' : usd === 0 ? '$0' : usd < 0.01 ? `$${usd.toPrecision(2)}` : `$${usd.toFixed(usd < 100 ? 4 : 2)}`)
 /** A usage row's cost: dollars, `*` when partly estimated, and how many exchanges were unpriced. */
-const fmtRowCost = (u) => `${fmtUsd(u.costUsd)}${u.estimated ? '*' : ''}${u.unpriced ? ` <span class="tag warn">unpriced ${u.unpriced}</span>` : ''}`
+const fmtRowCost = (u) => `${fmtUsd(u.costUsd)}${u.estimated ? '*' : ''}${u.unpriced ? `<br><span class="tag warn">unpriced ${u.unpriced}</span>` : ''}`
 const fmtTime = (t) => new Date(t).toLocaleTimeString([], { hour12: false })
 
 function setLive(text, kind) {
@@ -157,7 +157,7 @@ let lastUsage
 function usageRows(list) {
   return list.map((k) => {
     const row = document.createElement('tr')
-    row.innerHTML = `<td>${escapeHtml(k.key)}</td><td class="num">${k.requests}</td><td class="num">${fmtNum(k.promptTokens)}</td><td class="num">${fmtNum(k.completionTokens)}</td><td class="num">${fmtRowCost(k)}</td>`
+    row.innerHTML = `<td>${escapeHtml(k.key)}</td><td class="num">${k.requests}</td><td class="num">${fmtNum(k.promptTokens)} → ${fmtNum(k.completionTokens)}</td><td class="num">${fmtRowCost(k)}</td>`
     return row
   })
 }
