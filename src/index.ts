@@ -16,7 +16,7 @@ export { ForwardResult, type Outcome, type Timings, type AssembledAnswer, type A
 export { parseSSE, sseErrorEvent } from './gateway/sse.ts'
 export { mayCarryUsage } from './gateway/assemble.ts'
 export { PriceTable, BUILTIN_PRICES, type Cost, type ModelPrice, type PricesConfig } from './pricing/index.ts'
-export { ForwardKeyStore, KeyStoreError, keyDigest, type RuntimeKeyRecord, type ListedKey, type ConfigKeyNote, type KeyUsageDelta } from './keys/store.ts'
+export { ForwardKeyStore, KeyStoreError, keyDigest, mayBeRuntimeKey, type RuntimeKeyRecord, type ListedKey, type ConfigKeyNote, type KeyUsageDelta } from './keys/store.ts'
 export type * from './storage/types.ts'
 export { countTokens, countChatTokens, encodingForModel, loadEncoding } from './tokenizer.ts'
 export { parseDuration, parseRate, parseSize, type RateLimitItem } from './util/units.ts'

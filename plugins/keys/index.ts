@@ -1,4 +1,4 @@
-import { definePlugin, requestSlot, type ForwardContext, type ForwardPlugin, type ResolvedRoute, type UpstreamAttempt, type UpstreamResponse } from '../../src/index.ts'
+import { definePlugin, mayBeRuntimeKey, requestSlot, type ForwardContext, type ForwardPlugin, type ResolvedRoute, type UpstreamAttempt, type UpstreamResponse } from '../../src/index.ts'
 import { filteredModelList, keyRejected, modelRefused, retryAfterMs, unauthorized } from './answers.ts'
 import { locationsFor, readCredential, writeCredential, type Locations, type Spot } from './credential.ts'
 import { KeyHealth } from './health.ts'
@@ -55,7 +55,8 @@ export const keys = definePlugin((options: KeysOptions) => {
     const caller = digest ? settings.callers.get(digest) : undefined
     let level: Level
     // A runtime key whose level this plugin does not have is not a key here.
-    const made = !caller && digest && runtime ? await runtime.find(digest) : undefined
+    // Only a key of a runtime key's shape is looked up, so made-up keys cost no storage reads.
+    const made = !caller && digest && runtime && mayBeRuntimeKey(sent!.key) ? await runtime.find(digest) : undefined
     const madeLevel = made ? settings.levels.get(made.level) : undefined
     if (caller) {
       level = caller.level

@@ -61,6 +61,13 @@ export function newForwardKeySecret(): string {
   return `fk-${randomBytes(32).toString('base64url')}`
 }
 
+const SECRET_SHAPE = /^fk-[A-Za-z0-9_-]{43}$/
+
+/** Whether `key` has the shape of a runtime key's secret: anything else is never looked up in storage. */
+export function mayBeRuntimeKey(key: string): boolean {
+  return key.length === 46 && SECRET_SHAPE.test(key)
+}
+
 /** A problem with a key request the admin API answers 400/404/409 for. */
 export class KeyStoreError extends Error {
   constructor(readonly status: 400 | 404 | 409, message: string) {
