@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { freePort, spawnNode, startMock, waitReady, stopAll, cpuTicks, rssBytes, CLK_TCK } from './lib/procs.mjs'
 import { runLoad } from './lib/load.mjs'
-import { CHAT_PATH, FULL_PLUGINS, GATEWAYS, chatBody, chatHeaders } from './scenarios.mjs'
+import { CHAT_PATH, GATEWAYS, SINGLE_PLUGINS, chatBody, chatHeaders } from './scenarios.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const { values: opts } = parseArgs({
@@ -25,9 +25,9 @@ const { values: opts } = parseArgs({
     pin: { type: 'boolean', default: false },
   },
 })
-const plugins = opts.only ? opts.only.split(',') : FULL_PLUGINS
-const unknown = plugins.filter((p) => !FULL_PLUGINS.includes(p))
-if (unknown.length) throw new Error(`unknown plugin(s): ${unknown.join(', ')} (known: ${FULL_PLUGINS.join(', ')})`)
+const plugins = opts.only ? opts.only.split(',') : SINGLE_PLUGINS
+const unknown = plugins.filter((p) => !SINGLE_PLUGINS.includes(p))
+if (unknown.length) throw new Error(`unknown plugin(s): ${unknown.join(', ')} (known: ${SINGLE_PLUGINS.join(', ')})`)
 if (!fs.existsSync(path.join(ROOT, 'dist/src'))) throw new Error('dist/ not found: run npm run build first')
 
 const logDir = path.join(ROOT, 'bench/results/logs')

@@ -2,6 +2,8 @@
 
 /** Plugins the full-plugin gateway config imports (bench/configs/full.config.ts). */
 export const FULL_PLUGINS = ['keys', 'ipFilter', 'rateLimit', 'tokenLimit', 'cache', 'retry', 'chatLog']
+/** Plugins `npm run bench:plugins` measures one by one: the full route's, and those not on it (yet). */
+export const SINGLE_PLUGINS = [...FULL_PLUGINS, 'budget']
 
 /**
  * Gateway processes: one `aifd run` per config. `plugins` = exports the config needs

@@ -10,4 +10,5 @@ export { rateLimit, type RateLimitOptions, type LimitRule, type LimitScope, type
 export { tokenLimit, type TokenLimitOptions, type PaceOptions } from './tokenLimit/index.ts'
 export { cache, type CacheOptions } from './cache/index.ts'
 export { retry, type RetryOptions } from './retry/index.ts'
+export { budget, type BudgetOptions, type BudgetScope, type Budget } from './budget/index.ts'
 export { chatLog, type ChatLogOptions, type ChatLogRecord, type ChatLogKind, type ChatLogAnswer, type RedactRule } from './chatLog/index.ts'

@@ -56,6 +56,9 @@ $('#login-form').addEventListener('submit', (e) => {
 
 const fmtMs = (ms) => (ms === null || ms === undefined ? '–' : ms < 1 ? '<1 ms' : ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`)
 const fmtNum = (n, digits = 1) => (n === null || n === undefined ? '–' : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}k` : Number.isInteger(n) ? String(n) : n.toFixed(digits))
+const fmtUsd = (usd) => (usd === null || usd === undefined ? '–' : usd === 0 ? '$0' : usd < 0.01 ? `$${usd.toPrecision(2)}` : `$${usd.toFixed(usd < 100 ? 4 : 2)}`)
+/** A usage row's cost: dollars, `*` when partly estimated, and how many exchanges were unpriced. */
+const fmtRowCost = (u) => `${fmtUsd(u.costUsd)}${u.estimated ? '*' : ''}${u.unpriced ? `<br><span class="tag warn">unpriced ${u.unpriced}</span>` : ''}`
 const fmtTime = (t) => new Date(t).toLocaleTimeString([], { hour12: false })
 
 function setLive(text, kind) {
@@ -71,6 +74,7 @@ $$('#tabs button').forEach((button) =>
     $$('#tabs button').forEach((b) => b.classList.toggle('active', b === button))
     $$('[data-panel]').forEach((panel) => (panel.hidden = panel.dataset.panel !== button.dataset.tab))
     if (button.dataset.tab === 'config') loadConfig().catch(fail)
+    if (button.dataset.tab === 'keys') loadKeys().catch(fail)
     if (button.dataset.tab === 'dashboard') redrawCharts()
   }),
 )
@@ -110,12 +114,13 @@ function redrawCharts() {
   drawChart($('[data-chart="cache"]'), times, [{ values: points.map((p) => (p.cacheLookups ? (100 * p.cacheHits) / p.cacheLookups : null)), color: colors.a }], { unit: '%', fixedMax: 100, seconds })
   drawChart($('[data-chart="limited"]'), times, [{ values: points.map((p) => p.rateLimited), color: colors.b, fill: true }], { seconds })
   drawChart($('[data-chart="errors"]'), times, [{ values: points.map((p) => p.errors), color: colors.bad, fill: true }], { seconds })
+  drawChart($('[data-chart="cost"]'), times, [{ values: points.map((p) => p.costUsd ?? 0), color: colors.a, fill: true }], { format: (v) => fmtUsd(v), seconds })
 }
 
 async function loadStats() {
   stats = await apiJson(`/api/stats?range=${range}`)
   renderCards(stats.lastMinute, stats.inFlight, stats.openStreams)
-  renderKeys(stats.usageToday)
+  renderUsage(stats)
   redrawCharts()
 }
 
@@ -132,7 +137,7 @@ addEventListener('resize', () => redrawCharts())
 let ticks = 0
 function onTick(tick) {
   renderCards(tick.lastMinute, tick.inFlight, tick.openStreams)
-  renderKeys(tick.usageToday)
+  renderUsage(tick)
   if (range === '5m') {
     const points = stats.points
     const last = points[points.length - 1]
@@ -145,17 +150,37 @@ function onTick(tick) {
   } else if (++ticks % 15 === 0) loadStats().catch(fail)
 }
 
-function renderKeys(usage) {
-  $('#keys-day').textContent = usage.day
-  const body = $('#keys tbody')
-  body.replaceChildren(
-    ...usage.keys.map((k) => {
-      const row = document.createElement('tr')
-      row.innerHTML = `<td>${escapeHtml(k.key)}</td><td class="num">${k.requests}</td><td class="num">${fmtNum(k.promptTokens)}</td><td class="num">${fmtNum(k.completionTokens)}</td>`
-      return row
-    }),
-  )
+/** Which period the spend tables show, and the last usage received (re-rendered when it changes). */
+let usagePeriod = 'today'
+let lastUsage
+
+function usageRows(list) {
+  return list.map((k) => {
+    const row = document.createElement('tr')
+    row.innerHTML = `<td>${escapeHtml(k.key)}</td><td class="num">${k.requests}</td><td class="num">${fmtNum(k.promptTokens)} → ${fmtNum(k.completionTokens)}</td><td class="num">${fmtRowCost(k)}</td>`
+    return row
+  })
 }
+
+function renderUsage(source) {
+  if (source) lastUsage = { today: source.usageToday, month: source.usageMonth }
+  if (!lastUsage?.today) return
+  const today = lastUsage.today
+  const spent = today.keys.reduce((sum, k) => sum + k.costUsd, 0)
+  $('[data-card="spend"]').textContent = `${fmtUsd(spent)}${today.keys.some((k) => k.estimated) ? '*' : ''}`
+  const usage = lastUsage[usagePeriod] ?? today
+  $('#keys-day').textContent = usage.period
+  $('#keys tbody').replaceChildren(...usageRows(usage.keys))
+  $('#models tbody').replaceChildren(...usageRows(usage.models))
+}
+
+$$('#usage-periods button').forEach((button) =>
+  button.addEventListener('click', () => {
+    usagePeriod = button.dataset.period
+    $$('#usage-periods button').forEach((b) => b.classList.toggle('active', b === button))
+    renderUsage()
+  }),
+)
 
 // ---- live log ----------------------------------------------------------------------------------
 
@@ -181,6 +206,7 @@ function logRow(x) {
     `<td>${escapeHtml(x.key ?? '–')}</td>`,
     `<td><span class="status ${statusClass(x)}">${x.outcome === 'aborted' ? 'aborted' : x.status}</span>${by}</td>`,
     `<td class="num">${tokens}</td>`,
+    `<td class="num">${x.costUsd === null ? '<span class="tag warn">unpriced</span>' : `${fmtUsd(x.costUsd)}${x.costUsd !== undefined && x.estimated ? '*' : ''}`}</td>`,
     `<td class="num">${time}</td>`,
     `<td>${x.cache ? `<span class="tag ${x.cache}">${x.cache}</span>` : ''}</td>`,
   ].join('')
@@ -268,6 +294,7 @@ async function openExchange(id) {
   fact(facts, 'Model', x.model)
   fact(facts, 'Key', x.key)
   if (x.promptTokens !== undefined) fact(facts, 'Tokens', `${x.promptTokens} in → ${x.completionTokens} out${x.estimated ? ' (counted by the gateway)' : ''}`)
+  if (x.costUsd !== undefined) fact(facts, 'Cost', x.costUsd === null ? 'unpriced: the model has no price (add it to the config\'s prices)' : `${fmtUsd(x.costUsd)}${x.estimated ? ' (estimated: usage counted by the gateway)' : ''}`)
   fact(facts, 'Time', `${fmtMs(x.totalMs)}${x.firstByteMs !== undefined ? ` · first byte ${fmtMs(x.firstByteMs)}` : ''}`)
   if (x.attempts) fact(facts, 'Upstream', `${x.target ?? ''} · ${x.attempts} attempt${x.attempts === 1 ? '' : 's'}`)
   fact(facts, 'Cache', x.cache)
@@ -371,6 +398,114 @@ $('#editor-save').addEventListener('click', async () => {
     fail(error)
   } finally {
     $('#editor-save').disabled = false
+  }
+})
+
+// ---- forward keys ----------------------------------------------------------------------------------
+
+const fmtWhen = (ms) => (ms ? new Date(ms).toLocaleString([], { hour12: false }) : '–')
+
+async function loadKeys() {
+  const response = await api('/api/keys')
+  const body = await response.json().catch(() => ({}))
+  const error = $('#key-list-error')
+  error.hidden = response.ok
+  if (!response.ok) {
+    error.textContent = body?.error?.message ?? `HTTP ${response.status}`
+    return
+  }
+  const select = $('#key-level')
+  const current = select.value
+  select.replaceChildren(...body.levels.map((level) => Object.assign(document.createElement('option'), { value: level, textContent: level })))
+  if (current && body.levels.includes(current)) select.value = current
+  $('#key-create').disabled = body.levels.length === 0
+  $('#key-status').textContent = body.levels.length ? '' : 'No level to choose: add keys({ runtimeKeys: true }) to the config.'
+  $('#key-list tbody').replaceChildren(
+    ...body.keys.map((k) => {
+      const row = document.createElement('tr')
+      row.dataset.name = k.name
+      const actions = k.source === 'runtime'
+        ? `<button type="button" class="secondary" data-action="rotate">Rotate</button> <button type="button" class="secondary danger" data-action="revoke">Revoke</button>`
+        : '<span class="muted">from config</span>'
+      row.innerHTML = [
+        `<td><b>${escapeHtml(k.name)}</b></td>`,
+        `<td>${escapeHtml(k.level ?? '–')}</td>`,
+        `<td>${k.source === 'config' ? 'from config' : 'runtime'}</td>`,
+        `<td>${fmtWhen(k.createdAt)}</td>`,
+        `<td>${fmtWhen(k.expiresAt)}</td>`,
+        `<td>${fmtWhen(k.lastUsedAt)}</td>`,
+        `<td class="num">${k.requests}</td>`,
+        `<td class="num">${fmtNum(k.tokens)}</td>`,
+        `<td class="num">${fmtUsd(k.costUsd)}${k.estimatedCostUsd > 0 ? '*' : ''}</td>`,
+        `<td>${escapeHtml(k.budget ?? '–')}</td>`,
+        `<td>${actions}</td>`,
+      ].join('')
+      return row
+    }),
+  )
+  $('#key-list-empty').hidden = body.keys.length > 0
+  $('#keys-count').textContent = body.keys.length ? `(${body.keys.length})` : ''
+}
+
+function showSecret(name, secret) {
+  $('#key-secret-name').textContent = name
+  $('#key-secret-value').textContent = secret
+  $('#key-secret').hidden = false
+}
+
+$('#key-secret-copy').addEventListener('click', () => navigator.clipboard?.writeText($('#key-secret-value').textContent).catch(() => {}))
+$('#key-secret-done').addEventListener('click', () => {
+  // The secret leaves the page: it is never shown again.
+  $('#key-secret-value').textContent = ''
+  $('#key-secret').hidden = true
+})
+
+$('#key-form').addEventListener('submit', async (e) => {
+  e.preventDefault()
+  const status = $('#key-status')
+  status.className = ''
+  status.textContent = 'creating…'
+  try {
+    const expires = $('#key-expires').value
+    const response = await api('/api/keys', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: $('#key-name').value.trim(), level: $('#key-level').value, expiresAt: expires ? new Date(expires).toISOString() : undefined, budget: $('#key-budget').value.trim() || undefined }),
+    })
+    const body = await response.json().catch(() => ({}))
+    if (!response.ok) {
+      status.className = 'error'
+      status.textContent = body?.error?.message ?? `HTTP ${response.status}`
+      return
+    }
+    status.textContent = ''
+    showSecret(body.name, body.key)
+    $('#key-name').value = $('#key-expires').value = $('#key-budget').value = ''
+    await loadKeys()
+  } catch (error) {
+    fail(error)
+  }
+})
+
+$('#key-list tbody').addEventListener('click', async (e) => {
+  const button = e.target.closest('button[data-action]')
+  if (!button) return
+  const name = button.closest('tr').dataset.name
+  const action = button.dataset.action
+  if (action === 'revoke' && !confirm(`Revoke the forward key "${name}"? Requests with it are refused on every instance within a second.`)) return
+  if (action === 'rotate' && !confirm(`Give "${name}" a new secret? The current one stops working within a second.`)) return
+  try {
+    const response = await api(`/api/keys/${encodeURIComponent(name)}${action === 'rotate' ? '/rotate' : ''}`, { method: action === 'rotate' ? 'POST' : 'DELETE' })
+    const body = await response.json().catch(() => ({}))
+    if (!response.ok) {
+      $('#key-list-error').hidden = false
+      $('#key-list-error').textContent = body?.error?.message ?? `HTTP ${response.status}`
+      return
+    }
+    if (action === 'rotate') showSecret(body.name, body.key)
+    await loadKeys()
+  } catch (error) {
+    fail(error)
   }
 })
 

@@ -1,4 +1,5 @@
 // Option objects for the plugins of the bench's full route, typed by the plugins' own option types.
+import type { BudgetOptions } from '../../plugins/budget/index.ts'
 import type { CacheOptions } from '../../plugins/cache/index.ts'
 import type { ChatLogOptions } from '../../plugins/chatLog/index.ts'
 import type { IpFilterOptions } from '../../plugins/ipFilter/index.ts'
@@ -17,6 +18,9 @@ export const rateLimitOptions = { limit: '1000000/minute' } satisfies RateLimitO
 
 /** Very high token budget so it never refuses during the bench. */
 export const tokenLimitOptions = { limit: '1000000000/minute' } satisfies TokenLimitOptions
+
+/** Very high dollar budget (per client IP, as tokenLimit) so it never refuses: reserving and settling is what is measured. */
+export const budgetOptions = { limit: '$1000000/day' } satisfies BudgetOptions
 
 /** In the full scenario requests don't set `caching`, so every request is a miss (BYPASS). */
 export const cacheOptions = {} satisfies CacheOptions

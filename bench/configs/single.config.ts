@@ -1,9 +1,9 @@
 // Bench: one built-in plugin alone on the route, named by BENCH_PLUGIN (bench/plugins.mjs sets it),
 // with the same options as in the full route. Without BENCH_PLUGIN the route is bare.
 import { defineForwardConfig } from 'openai-forward'
-import { keys, ipFilter, rateLimit, tokenLimit, cache, retry, chatLog } from 'openai-forward/plugins'
+import { keys, ipFilter, rateLimit, tokenLimit, budget, cache, retry, chatLog } from 'openai-forward/plugins'
 import {
-  keysOptions, ipFilterOptions, rateLimitOptions, tokenLimitOptions, cacheOptions, retryOptions, chatLogOptions,
+  keysOptions, ipFilterOptions, rateLimitOptions, tokenLimitOptions, budgetOptions, cacheOptions, retryOptions, chatLogOptions,
 } from './plugin-options.ts'
 
 const plugins = {
@@ -11,6 +11,7 @@ const plugins = {
   keys: () => keys(keysOptions),
   rateLimit: () => rateLimit(rateLimitOptions),
   tokenLimit: () => tokenLimit(tokenLimitOptions),
+  budget: () => budget(budgetOptions),
   cache: () => cache(cacheOptions),
   retry: () => retry(retryOptions),
   chatLog: () => chatLog(chatLogOptions),

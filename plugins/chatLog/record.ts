@@ -9,6 +9,12 @@ const METERED_KINDS: ReadonlySet<ChatLogKind> = new Set(['chat', 'completion', '
 
 const round = (ms: number) => Math.round(ms * 10) / 10
 
+/** The record's `cost`, for the kinds that have usage. */
+function costOf(result: ForwardResult, kind: ChatLogKind): ChatLogRecord['cost'] {
+  const cost = METERED_KINDS.has(kind) ? result.cost() : undefined
+  return cost ? { usd: cost.usd, model: cost.model ?? null, estimated: cost.estimated, unpriced: cost.unpriced } : null
+}
+
 /** The error of a failed exchange: the gateway's own, else the error body the upstream answered with. */
 function errorOf(result: ForwardResult): ChatLogRecord['error'] {
   const failure = result.error as (Error & { code?: unknown }) | undefined
@@ -61,6 +67,7 @@ export function buildRecord(ctx: ForwardContext, result: ForwardResult, kind: Ch
     request: body ?? null,
     answer: answered ? { id: answered.id ?? null, choices: answered.choices } : null,
     usage: usage ?? null,
+    cost: costOf(result, kind),
     status: result.status,
     outcome: result.outcome,
     error: errorOf(result),

@@ -42,6 +42,12 @@ export interface ChatLogRecord {
   answer: ChatLogAnswer | null
   /** Token usage: the upstream's, or counted by the gateway (`estimated: true`). */
   usage: Usage | null
+  /**
+   * What it cost (`result.cost()`): `{ usd, model, estimated, unpriced }`. `usd` is `null` for a
+   * model without a price (`unpriced: true`); `estimated` when the usage was counted by the gateway.
+   * `null` when nothing was spent upstream (refused, cache hit, error, no usage).
+   */
+  cost: { usd: number | null; model: string | null; estimated: boolean; unpriced: boolean } | null
   /** The status the client got; 0 when the client left before any. */
   status: number
   /** `complete`, `aborted` (the client left) or `error` (the upstream failed). */

@@ -1,4 +1,4 @@
-import { definePlugin, requestSlot, type ForwardContext, type ForwardPlugin, type ResolvedRoute, type UpstreamAttempt, type UpstreamResponse } from '../../src/index.ts'
+import { definePlugin, mayBeRuntimeKey, requestSlot, type ForwardContext, type ForwardPlugin, type ResolvedRoute, type UpstreamAttempt, type UpstreamResponse } from '../../src/index.ts'
 import { filteredModelList, keyRejected, modelRefused, retryAfterMs, unauthorized } from './answers.ts'
 import { locationsFor, readCredential, writeCredential, type Locations, type Spot } from './credential.ts'
 import { KeyHealth } from './health.ts'
@@ -6,6 +6,7 @@ import { KeyPool, type PooledKey } from './pool.ts'
 import { resolveKeysOptions, type KeysOptions, type Level } from './options.ts'
 import { digestOf, SentKeyDigests } from './secret.ts'
 import { isModelList, requestModel } from './request.ts'
+import { RuntimeKeys } from './runtime.ts'
 
 export type { ForwardKey, KeyLevel, KeysMode, KeysOptions, NamedForwardKey } from './options.ts'
 
@@ -39,6 +40,7 @@ export const keys = definePlugin((options: KeysOptions) => {
   const locations = new WeakMap<ResolvedRoute, Locations>()
   const plans = requestSlot<Plan>('keys plan')
   const sentDigests = new SentKeyDigests()
+  const runtime = settings.runtimeKeys ? new RuntimeKeys() : undefined
 
   function locationsOf(route: ResolvedRoute): Locations {
     let where = locations.get(route)
@@ -49,11 +51,19 @@ export const keys = definePlugin((options: KeysOptions) => {
   async function onRequest(ctx: ForwardContext): Promise<Response | void> {
     const where = locationsOf(ctx.route)
     const sent = readCredential(ctx, where)
-    const caller = sent ? settings.callers.get(sentDigests.of(sent.key)) : undefined
+    const digest = sent ? sentDigests.of(sent.key) : undefined
+    const caller = digest ? settings.callers.get(digest) : undefined
     let level: Level
+    // A runtime key whose level this plugin does not have is not a key here.
+    // Only a key of a runtime key's shape is looked up, so made-up keys cost no storage reads.
+    const made = !caller && digest && runtime && mayBeRuntimeKey(sent!.key) ? await runtime.find(digest) : undefined
+    const madeLevel = made ? settings.levels.get(made.level) : undefined
     if (caller) {
       level = caller.level
       ctx.caller = { name: caller.name, level: level.name }
+    } else if (made && madeLevel) {
+      level = madeLevel
+      ctx.caller = made.budget ? { name: made.name, level: made.level, budget: made.budget } : { name: made.name, level: made.level }
     } else if (settings.mode === 'open') {
       level = settings.openLevel!
     } else if (settings.mode === 'passthrough') {
@@ -97,12 +107,27 @@ export const keys = definePlugin((options: KeysOptions) => {
   const upstreamKeys = allDigests.length
   const plugin: ForwardPlugin = {
     name: 'keys',
-    describe: () => `${settings.callers.size} forward key${settings.callers.size === 1 ? '' : 's'}, ${settings.levels.size} level${settings.levels.size === 1 ? '' : 's'}, ${upstreamKeys} upstream key${upstreamKeys === 1 ? '' : 's'}, ${settings.mode}`,
-    setup: (setup) => health.attach(setup.storage, setup.log),
+    describe: () => `${settings.callers.size} forward key${settings.callers.size === 1 ? '' : 's'}, ${settings.levels.size} level${settings.levels.size === 1 ? '' : 's'}, ${upstreamKeys} upstream key${upstreamKeys === 1 ? '' : 's'}, ${settings.mode}${runtime ? ', runtime keys' : ''}`,
+    async setup(setup) {
+      const stopHealth = health.attach(setup.storage, setup.log)
+      if (!runtime) return stopHealth
+      const configKeys = [...settings.callers.values()].map((c) => ({ name: c.name, level: c.level.name }))
+      const stopRuntime = await runtime.attach(setup.storage, setup.log, { keys: configKeys, levels: [...settings.levels.keys()] })
+      return async () => {
+        stopHealth()
+        await stopRuntime()
+      }
+    },
     onRequest,
     wrapUpstream,
     beforeUpstream,
     afterUpstream,
+  }
+  if (runtime) {
+    // Each caller's use, for the key list (admin API, dashboard, `aifd keys list`).
+    plugin.onResponse = (ctx, result) => {
+      if (ctx.caller && plans.get(ctx)) runtime.count(ctx.caller.name, result)
+    }
   }
   return plugin
 })

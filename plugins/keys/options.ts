@@ -49,6 +49,12 @@ interface KeysOptionsBase {
   query?: string | false
   /** How long a real key is set aside after the upstream answered it 401, 403 or 429 (a 429's `Retry-After` wins). Default `'60s'`. */
   coolDown?: Duration
+  /**
+   * Also accept forward keys made at run time (admin API, dashboard, `aifd keys create`), kept in the
+   * gateway's storage by sha256 digest and shared by every instance on one Redis; and count every
+   * key's use (requests, tokens, dollars) for the key list. Default `false`.
+   */
+  runtimeKeys?: boolean
 }
 
 /** Options of the `keys` plugin: either `levels`, or `keys` for a single pool. */
@@ -89,10 +95,11 @@ export interface KeysSettings {
   headers: readonly string[] | undefined
   query: string | false | undefined
   coolDownMs: number
+  runtimeKeys: boolean
 }
 
 export const FIELD = 'plugins.keys'
-const KNOWN = ['levels', 'keys', 'forwardKeys', 'mode', 'header', 'query', 'coolDown']
+const KNOWN = ['levels', 'keys', 'forwardKeys', 'mode', 'header', 'query', 'coolDown', 'runtimeKeys']
 const HINTS = { apiKeys: 'keys', realKeys: 'keys', forward: 'forwardKeys', headers: 'header' }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -186,9 +193,11 @@ export function resolveKeysOptions(options: KeysOptions): KeysSettings {
   checkKnownKeys(options, KNOWN, FIELD, HINTS)
   const levels = checkLevels(options)
   const callers = checkCallers(options, levels)
-  const mode = options.mode ?? (callers.size > 0 ? 'require' : 'open')
+  const runtimeKeys = options.runtimeKeys ?? false
+  assertConfig(typeof runtimeKeys === 'boolean', `${FIELD}.runtimeKeys`, 'must be true or false')
+  const mode = options.mode ?? (callers.size > 0 || runtimeKeys ? 'require' : 'open')
   assertConfig(mode === 'require' || mode === 'passthrough' || mode === 'open', `${FIELD}.mode`, 'must be "require", "passthrough" or "open"')
-  assertConfig(mode === 'open' || callers.size > 0, `${FIELD}.mode`, `"${mode}" needs forwardKeys (without them no request could use the pool); use "open" to serve every request from the pool`)
+  assertConfig(mode === 'open' || callers.size > 0 || runtimeKeys, `${FIELD}.mode`, `"${mode}" needs forwardKeys or runtimeKeys (without them no request could use the pool); use "open" to serve every request from the pool`)
   let openLevel: Level | undefined
   if (mode === 'open') {
     openLevel = levels.size === 1 ? [...levels.values()][0] : levels.get('default')
@@ -197,5 +206,5 @@ export function resolveKeysOptions(options: KeysOptions): KeysSettings {
   const coolDown = options.coolDown ?? '60s'
   const coolDownMs = parseDuration(coolDown)
   assertConfig(coolDownMs !== undefined && coolDownMs > 0, `${FIELD}.coolDown`, `${JSON.stringify(coolDown)} is not a duration like "60s" or a number of milliseconds`)
-  return { levels, callers, mode, openLevel, ...checkLocation(options), coolDownMs }
+  return { levels, callers, mode, openLevel, ...checkLocation(options), coolDownMs, runtimeKeys }
 }

@@ -16,6 +16,8 @@ export interface GenerationBody {
   max_output_tokens?: unknown
   stream?: unknown
   stream_options?: unknown
+  /** Gemini: `{ maxOutputTokens, candidateCount }`. */
+  generationConfig?: unknown
 }
 
 type Messages = Parameters<typeof countChatTokens>[0]
@@ -75,8 +77,9 @@ function positiveInteger(value: unknown): number | undefined {
 /** Tokens to hold for the answer: the request's own cap, else `fallback`, per choice (`n`). Embeddings answer none. */
 export function completionReserve(body: GenerationBody, path: string, fallback: number): number {
   if (path.includes('/embeddings')) return 0
-  const cap = positiveInteger(body.max_completion_tokens) ?? positiveInteger(body.max_tokens) ?? positiveInteger(body.max_output_tokens) ?? fallback
-  return cap * (positiveInteger(body.n) ?? 1)
+  const gemini = isRecord(body.generationConfig) ? body.generationConfig : undefined
+  const cap = positiveInteger(body.max_completion_tokens) ?? positiveInteger(body.max_tokens) ?? positiveInteger(body.max_output_tokens) ?? positiveInteger(gemini?.maxOutputTokens) ?? fallback
+  return cap * (positiveInteger(body.n) ?? positiveInteger(gemini?.candidateCount) ?? 1)
 }
 
 /** What a request is finally charged, once its response ended. */

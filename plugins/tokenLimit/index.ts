@@ -1,10 +1,11 @@
-import { assertConfig, checkKnownKeys, definePlugin, errorResponse, loadEncoding, mayCarryUsage, requestSlot, type ForwardContext, type ForwardPlugin, type PluginStorage, type SSEEvent, type WindowSpec } from '../../src/index.ts'
+import { assertConfig, checkKnownKeys, definePlugin, errorResponse, loadEncoding, requestSlot, type ForwardContext, type ForwardPlugin, type PluginStorage, type SSEEvent, type WindowSpec } from '../../src/index.ts'
 import { limitText, refusal, setLimitHeaders, unavailable } from '../rateLimit/answer.ts'
 import { StorageGuard } from '../rateLimit/guard.ts'
 import { warnIfPerProcess } from '../rateLimit/shared.ts'
 import { factsOf, LIMIT_HINTS, LimitPlan, SHARED_LIMIT_OPTIONS, type Rate, type SharedLimitOptions, type WindowChoice } from '../rateLimit/rules.ts'
 import { completionReserve, promptTokens, settledTokens, type GenerationBody } from './estimate.ts'
 import { PacePlan, type PaceOptions } from './pace.ts'
+import { StreamUsage } from './stream-usage.ts'
 import { TokenPacer } from './pacer.ts'
 
 export type { PaceOptions } from './pace.ts'
@@ -38,20 +39,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-const NULL_USAGE_END = '"usage":null}\n\n'
-
-/**
- * An event whose data ends `"usage":null}`: its top-level usage is null, so it is not the usage event.
- * With `include_usage` every chunk of a stream ends so, and this reads 15 characters instead of
- * scanning the event (it runs on every event of the route).
- */
-function endsWithNullUsage(raw: string): boolean {
-  const n = NULL_USAGE_END.length
-  if (raw.length < n) return false
-  for (let i = 1; i <= n; i++) if (raw.charCodeAt(raw.length - i) !== NULL_USAGE_END.charCodeAt(n - i)) return false
-  return true
-}
-
 /**
  * Token budgets per caller, IP, route, model or level (reserved before forwarding from the prompt
  * and the answer's cap, settled to the real usage when the response ends), and output pacing
@@ -70,8 +57,7 @@ export const tokenLimit = definePlugin((options: TokenLimitOptions) => {
 
   const guard = new StorageGuard('tokenLimit')
   const reservations = requestSlot<Reservation>('tokenLimit reservation')
-  /** Requests whose stream carries a usage event the client did not ask for. */
-  const hiddenUsage = requestSlot<true>('tokenLimit hidden usage')
+  const streamUsageEvent = new StreamUsage()
   /** Each paced request's speed, in ms per token. */
   const paces = requestSlot<{ msPerToken: number; model: string | undefined }>('tokenLimit pace')
   let storage: PluginStorage | undefined
@@ -93,15 +79,7 @@ export const tokenLimit = definePlugin((options: TokenLimitOptions) => {
     setLimitHeaders(ctx.responseHeaders, 'tokens', windows, result)
     if (!result.allowed) return refusal('tokens', windows, result, cost)
     reservations.set(ctx, { specs, at: result.at, reserved: cost, prompt })
-    if (streamUsage && ctx.route.type === 'openai' && body.stream === true && (Array.isArray(body.messages) || body.prompt !== undefined)) askForUsage(ctx, body)
-  }
-
-  /** Makes a stream end with the upstream's usage, hiding that event from a client that did not ask for it. */
-  function askForUsage(ctx: ForwardContext, body: GenerationBody): void {
-    const current = isRecord(body.stream_options) ? body.stream_options : undefined
-    if (current?.include_usage === true) return
-    ctx.setField('stream_options', { ...current, include_usage: true })
-    hiddenUsage.set(ctx, true)
+    if (streamUsage) streamUsageEvent.request(ctx, body)
   }
 
   async function onRequest(ctx: ForwardContext): Promise<Response | void> {
@@ -146,15 +124,7 @@ export const tokenLimit = definePlugin((options: TokenLimitOptions) => {
   }
   if (!budgets.empty && streamUsage) {
     // Drops the usage event the plugin asked for and the client did not, `{"choices":[],"usage":{…}}`.
-    // It runs for every event on the route, so it only glances at `raw`; a spaced usage event is parsed.
-    plugin.onChunk = (ctx: ForwardContext, event: SSEEvent) => {
-      if (!hiddenUsage.has(ctx) || endsWithNullUsage(event.raw) || !mayCarryUsage(event.raw)) return
-      // OpenAI writes it compact: told from its text, the event is parsed later, with the other
-      // responses' work (settling needs its usage), not here on the stream's path.
-      if (event.raw.includes('"choices":[]')) return false
-      const json = event.json()
-      if (Array.isArray(json?.choices) && json.choices.length === 0 && isRecord(json.usage)) return false
-    }
+    plugin.onChunk = (ctx: ForwardContext, event: SSEEvent) => streamUsageEvent.onChunk(ctx, event)
   }
   if (pacing) {
     plugin.transformStream = (ctx, head) => {

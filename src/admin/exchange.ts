@@ -23,6 +23,8 @@ export interface ExchangeSummary {
   completionTokens: number | undefined
   /** Tokens were counted by the gateway (the upstream reported none). */
   estimated: boolean
+  /** US dollars it cost (`result.cost()`); `null` for a model without a price; `undefined` when nothing was spent upstream. */
+  costUsd: number | null | undefined
   totalMs: number
   /** Time to the first body byte: the first token, for streams. */
   firstByteMs: number | undefined
@@ -101,10 +103,12 @@ export function describeExchange(ctx: ForwardContext, result: ForwardResult): Ex
   const request = result.request
   let answer: AssembledAnswer | undefined
   let usage
+  let cost
   try {
     answer = result.answer()
     // A refusal or an error used no tokens (usage() would estimate the prompt of any request).
     if (result.status < 400) usage = result.usage()
+    cost = result.cost()
   } catch {
     // A body the assembler cannot read (a broken upstream) still gets a log line.
   }
@@ -127,6 +131,7 @@ export function describeExchange(ctx: ForwardContext, result: ForwardResult): Ex
     promptTokens: usage?.promptTokens,
     completionTokens: usage?.completionTokens,
     estimated: usage?.estimated ?? false,
+    costUsd: cost ? cost.usd : undefined,
     totalMs: Math.round(result.timings.totalMs * 10) / 10,
     firstByteMs: result.timings.firstByteMs === undefined ? undefined : Math.round(result.timings.firstByteMs * 10) / 10,
     attempts: result.attempts,

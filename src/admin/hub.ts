@@ -1,5 +1,5 @@
 import { ExchangeLog, describeExchange, summaryOf, type ExchangeDetail, type ExchangeSummary } from './exchange.ts'
-import { KeyUsageToday, NO_CALLER, type KeyUsage } from './key-usage.ts'
+import { NO_CALLER, NO_MODEL, PeriodUsageTable, localDay, localMonth, type PeriodUsage } from './key-usage.ts'
 import { GatewayMetrics } from './metrics.ts'
 import { RANGES, TimeSeries, type RangeName, type SeriesPoint } from './series.ts'
 import type { ForwardContext, ForwardResult } from '../index.ts'
@@ -15,7 +15,7 @@ export interface MonitorHubOptions {
 export type HubEvent =
   | { type: 'exchange'; exchange: ExchangeSummary }
   /** Once a second: the second that just ended, and the gauges now. */
-  | { type: 'tick'; point: SeriesPoint; lastMinute: SeriesPoint; inFlight: number; openStreams: number; usageToday: { day: string; keys: KeyUsage[] } }
+  | { type: 'tick'; point: SeriesPoint; lastMinute: SeriesPoint; inFlight: number; openStreams: number; usageToday: PeriodUsage; usageMonth: PeriodUsage }
 
 /** The charts, gauges and per-key usage for one range. */
 export interface Stats {
@@ -27,7 +27,9 @@ export interface Stats {
   lastMinute: SeriesPoint
   inFlight: number
   openStreams: number
-  usageToday: { day: string; keys: KeyUsage[] }
+  /** Requests, tokens and dollars per caller and per model, today and this month (local time, this process). */
+  usageToday: PeriodUsage
+  usageMonth: PeriodUsage
 }
 
 /**
@@ -40,7 +42,8 @@ export class MonitorHub {
   readonly exchanges: ExchangeLog
   readonly #seconds = new TimeSeries(1000, 600)
   readonly #minutes = new TimeSeries(60_000, 1440)
-  readonly #usage = new KeyUsageToday()
+  readonly #today = new PeriodUsageTable(localDay)
+  readonly #month = new PeriodUsageTable(localMonth)
   readonly #listeners = new Set<(event: HubEvent) => void>()
   #inFlight = 0
   #openStreams = 0
@@ -87,10 +90,12 @@ export class MonitorHub {
     const refusedBy = result.status === 429 && result.answeredBy && result.attempts === 0 ? result.answeredBy : undefined
     const upstreamError = upstreamErrorCode(exchange)
     const now = Date.now()
-    const sample = { totalMs: exchange.totalMs, tokens: prompt + completion, cacheHit: exchange.cache === undefined ? undefined : exchange.cache === 'hit', rateLimited: refusedBy !== undefined, upstreamError: upstreamError !== undefined }
+    const sample = { totalMs: exchange.totalMs, tokens: prompt + completion, cacheHit: exchange.cache === undefined ? undefined : exchange.cache === 'hit', rateLimited: refusedBy !== undefined, upstreamError: upstreamError !== undefined, costUsd: exchange.costUsd ?? 0 }
     this.#seconds.add(sample, now)
     this.#minutes.add(sample, now)
-    this.#usage.add(exchange.key ?? NO_CALLER, prompt, completion)
+    const entry = { key: exchange.key ?? NO_CALLER, model: exchange.model ?? NO_MODEL, promptTokens: prompt, completionTokens: completion, costUsd: exchange.costUsd, estimated: exchange.estimated }
+    this.#today.add(entry)
+    this.#month.add(entry)
     this.metrics.record({
       route: exchange.route,
       status: exchange.status,
@@ -105,6 +110,8 @@ export class MonitorHub {
       target: exchange.target,
       retries: Math.max(0, exchange.attempts - 1),
       upstreamError,
+      costUsd: exchange.costUsd,
+      costEstimated: exchange.estimated,
     })
     this.exchanges.add(exchange)
     this.#emit({ type: 'exchange', exchange: summaryOf(exchange) })
@@ -121,7 +128,8 @@ export class MonitorHub {
       lastMinute: this.#seconds.recent(now, 60_000),
       inFlight: this.#inFlight,
       openStreams: this.#openStreams,
-      usageToday: this.#usage.list(),
+      usageToday: this.#today.list(),
+      usageMonth: this.#month.list(),
     }
   }
 
@@ -141,7 +149,7 @@ export class MonitorHub {
   #tick(): void {
     const now = Date.now()
     const [point] = this.#seconds.points(now - 1000, 1)
-    this.#emit({ type: 'tick', point, lastMinute: this.#seconds.recent(now, 60_000), inFlight: this.#inFlight, openStreams: this.#openStreams, usageToday: this.#usage.list() })
+    this.#emit({ type: 'tick', point, lastMinute: this.#seconds.recent(now, 60_000), inFlight: this.#inFlight, openStreams: this.#openStreams, usageToday: this.#today.list(), usageMonth: this.#month.list() })
   }
 
   #emit(event: HubEvent): void {

@@ -10,6 +10,6 @@ export { createMonitorHub, MonitorHub, type MonitorHubOptions, type HubEvent, ty
 export { monitor, withMonitor } from './monitor-plugin.ts'
 export { startAdmin, type AdminOptions, type RunningAdmin } from './server.ts'
 export type { ExchangeDetail, ExchangeSummary } from './exchange.ts'
-export type { KeyUsage } from './key-usage.ts'
+export type { KeyUsage, PeriodUsage } from './key-usage.ts'
 export type { SeriesPoint, RangeName } from './series.ts'
 export type { ConfigView, PluginView } from './config-view.ts'

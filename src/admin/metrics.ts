@@ -37,6 +37,10 @@ export interface MetricSample {
   retries: number
   /** A stable error code when the upstream failed. */
   upstreamError: string | undefined
+  /** US dollars the exchange cost; `null` when its model has no price; `undefined` when nothing was spent. */
+  costUsd: number | null | undefined
+  /** The cost comes from usage the gateway counted. */
+  costEstimated: boolean
 }
 
 /** Latency buckets in seconds: LLM calls take from milliseconds (cache) to minutes (long streams). */
@@ -55,6 +59,8 @@ export class GatewayMetrics {
   readonly #refused: Counter<'route' | 'plugin'>
   readonly #upstreamErrors: Counter<'route' | 'target' | 'code'>
   readonly #retries: Counter<'route' | 'target'>
+  readonly #cost: Counter<'route' | 'caller' | 'model' | 'estimated'>
+  readonly #unpriced: Counter<'route' | 'model'>
   readonly inFlight: Gauge
   readonly openStreams: Gauge
 
@@ -68,6 +74,8 @@ export class GatewayMetrics {
     this.#refused = new Counter({ name: 'aifd_rate_limited_total', help: 'Requests refused with 429 by a plugin (rateLimit, tokenLimit, …)', labelNames: ['route', 'plugin'], registers })
     this.#upstreamErrors = new Counter({ name: 'aifd_upstream_errors_total', help: 'Exchanges whose upstream failed (unreachable, timeout, 5xx), by target and code', labelNames: ['route', 'target', 'code'], registers })
     this.#retries = new Counter({ name: 'aifd_upstream_retries_total', help: 'Upstream attempts beyond the first, by the target of the last attempt', labelNames: ['route', 'target'], registers })
+    this.#cost = new Counter({ name: 'aifd_cost_usd_total', help: 'US dollars spent, by route, caller (forward key name), model, and whether the usage was estimated by the gateway', labelNames: ['route', 'caller', 'model', 'estimated'], registers })
+    this.#unpriced = new Counter({ name: 'aifd_unpriced_requests_total', help: 'Exchanges whose model has no price (their cost is not in aifd_cost_usd_total)', labelNames: ['route', 'model'], registers })
     this.inFlight = new Gauge({ name: 'aifd_requests_in_flight', help: 'Requests being served now', registers })
     this.openStreams = new Gauge({ name: 'aifd_open_streams', help: 'Streamed (SSE) upstream responses being sent now', registers })
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry })
@@ -89,6 +97,10 @@ export class GatewayMetrics {
     const target = sample.target ?? 'none'
     if (sample.upstreamError) this.#upstreamErrors.inc({ route, target, code: sample.upstreamError })
     if (sample.retries > 0) this.#retries.inc({ route, target }, sample.retries)
+    if (sample.costUsd === null) this.#unpriced.inc({ route, model })
+    else if (sample.costUsd !== undefined) {
+      this.#cost.inc({ route, caller: this.#keys.value(sample.key, 'none'), model, estimated: String(sample.costEstimated) }, sample.costUsd)
+    }
   }
 
   /** The Prometheus text exposition. */

@@ -8,6 +8,8 @@ export interface Sample {
   cacheHit: boolean | undefined
   rateLimited: boolean
   upstreamError: boolean
+  /** US dollars the exchange cost (0 when unpriced or nothing was spent). */
+  costUsd: number
 }
 
 /** One chart point: what happened during `step` seconds starting at `t` (epoch ms). */
@@ -22,6 +24,8 @@ export interface SeriesPoint {
   cacheLookups: number
   rateLimited: number
   errors: number
+  /** US dollars spent (priced exchanges only). */
+  costUsd: number
 }
 
 class Bucket {
@@ -32,12 +36,13 @@ class Bucket {
   cacheLookups = 0
   rateLimited = 0
   errors = 0
+  costUsd = 0
   /** Allocated on the first request, so idle buckets cost a few numbers. */
   latency: Uint32Array | undefined
 
   reset(start: number): void {
     this.start = start
-    this.requests = this.tokens = this.cacheHits = this.cacheLookups = this.rateLimited = this.errors = 0
+    this.requests = this.tokens = this.cacheHits = this.cacheLookups = this.rateLimited = this.errors = this.costUsd = 0
     this.latency?.fill(0)
   }
 
@@ -50,6 +55,7 @@ class Bucket {
     }
     if (sample.rateLimited) this.rateLimited++
     if (sample.upstreamError) this.errors++
+    this.costUsd += sample.costUsd
     ;(this.latency ??= new Uint32Array(LATENCY_BINS))[latencyBin(sample.totalMs)]++
   }
 }
@@ -95,7 +101,7 @@ export class TimeSeries {
 
   /** Everything recorded from `from` (inclusive) to `to` (exclusive), epoch ms on bucket bounds, as one point. */
   merge(from: number, to: number): SeriesPoint {
-    const point: SeriesPoint = { t: from, requests: 0, p50: null, p99: null, tokens: 0, cacheHits: 0, cacheLookups: 0, rateLimited: 0, errors: 0 }
+    const point: SeriesPoint = { t: from, requests: 0, p50: null, p99: null, tokens: 0, cacheHits: 0, cacheLookups: 0, rateLimited: 0, errors: 0, costUsd: 0 }
     const merged = new Uint32Array(LATENCY_BINS)
     for (let s = Math.max(from, to - this.size * this.stepMs); s < to; s += this.stepMs) {
       const bucket = this.#buckets[Math.floor(s / this.stepMs) % this.size]
@@ -106,6 +112,7 @@ export class TimeSeries {
       point.cacheLookups += bucket.cacheLookups
       point.rateLimited += bucket.rateLimited
       point.errors += bucket.errors
+      point.costUsd += bucket.costUsd
       for (let i = 0; i < LATENCY_BINS; i++) merged[i] += bucket.latency![i]
     }
     point.p50 = round(quantile(merged, point.requests, 0.5))

@@ -10,6 +10,7 @@ import { configView } from './config-view.ts'
 import { eventStream } from './events.ts'
 import type { MonitorHub } from './hub.ts'
 import { withMonitor } from './monitor-plugin.ts'
+import { keysApi } from './keys-api.ts'
 import { playgroundProxy } from './playground.ts'
 import { RANGES, type RangeName } from './series.ts'
 import { StaticFiles } from './static.ts'
@@ -63,6 +64,28 @@ async function readJson(request: Request): Promise<any> {
 }
 
 /**
+ * Logs refused admin requests (wrong or missing token): never the token, and at most one line per
+ * 5 s, with the number refused in between, so guessing cannot flood the log.
+ */
+class RefusalLog {
+  #quietUntil = 0
+  #skipped = 0
+  constructor(private readonly log: ConsolaInstance | undefined) {}
+
+  note(method: string, path: string, tokenGiven: boolean, ip: string | undefined): void {
+    const now = Date.now()
+    if (now < this.#quietUntil) {
+      this.#skipped++
+      return
+    }
+    this.#quietUntil = now + 5000
+    const more = this.#skipped ? ` (and ${this.#skipped} more refused since the last report)` : ''
+    this.#skipped = 0
+    this.log?.warn(`admin: refused ${method} ${path} from ${ip ?? 'unknown'}: ${tokenGiven ? 'wrong' : 'no'} admin token${more}`)
+  }
+}
+
+/**
  * Starts the dashboard and /metrics on their own listener (loopback by default). Everything except
  * the page's static files needs the admin token.
  */
@@ -89,10 +112,13 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
     : undefined
 
   const app = new H3()
+  const refusals = new RefusalLog(options.log)
   /** Wraps an API handler: refuses a missing or wrong token with 401 before it runs. */
   const guarded = (handler: (request: Request, url: URL, event: any) => unknown, allowQueryToken = false) => async (event: any) => {
     const url: URL = event.url
-    if (!tokenMatches(token, presentedToken(event.req, url, allowQueryToken))) {
+    const presented = presentedToken(event.req, url, allowQueryToken)
+    if (!tokenMatches(token, presented)) {
+      refusals.note(event.req.method, url.pathname, presented !== undefined && presented !== null, event.req.ip)
       return problem(401, 'admin token required: Authorization: Bearer <token>')
     }
     try {
@@ -136,6 +162,11 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
     }
   }))
   app.post('/api/playground', guarded(async (request) => playgroundProxy(running, await readJson(request), request.signal)))
+  const keys = keysApi(running, options.log)
+  app.get('/api/keys', guarded(() => keys.list()))
+  app.post('/api/keys', guarded(async (request) => keys.create(await readJson(request))))
+  app.delete('/api/keys/:name', guarded((_r, _u, event) => keys.revoke(getRouterParam(event, 'name', { decode: true }) ?? '')))
+  app.post('/api/keys/:name/rotate', guarded((_r, _u, event) => keys.rotate(getRouterParam(event, 'name', { decode: true }) ?? '')))
   app.get('/metrics', guarded(async () => new Response(await hub.metrics.text(), { headers: { 'content-type': hub.metrics.contentType } })))
 
   const host = options.host ?? webui.host ?? '127.0.0.1'

@@ -10,6 +10,7 @@ export const main = defineCommand({
     dev: () => import('./commands/dev.ts').then((m) => m.default),
     init: () => import('./commands/init.ts').then((m) => m.default),
     convert: () => import('./commands/convert.ts').then((m) => m.default),
+    keys: () => import('./commands/keys.ts').then((m) => m.default),
   },
 })
 

@@ -3,6 +3,8 @@ import type { ForwardPlugin } from '../plugin/types.ts'
 import { parseDuration, parseSize } from '../util/units.ts'
 import { ConfigError, type ConfigIssue } from './errors.ts'
 import { checkKnownKeys } from './known-keys.ts'
+import { resolvePrices } from '../pricing/resolve.ts'
+import { BUILTIN_PRICES, PriceTable } from '../pricing/index.ts'
 import type {
   ForwardConfig, ResolvedConfig, ResolvedCors, ResolvedHandler, ResolvedRoute, ResolvedServer, ResolvedTarget, RouteConfig, StorageConfig,
 } from './types.ts'
@@ -13,7 +15,7 @@ const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const
 
 // The names each part of the config takes. A new field is one more name here (and its type in types.ts).
 /** Top-level fields; `$…` are c12's per-environment overrides. */
-const TOP_LEVEL = ['routes', 'handlers', 'middleware', 'plugins', 'storage', 'server', 'proxy', 'cors', 'bodyLimit', 'logLevel', 'webui', '$development', '$production', '$test', '$env', '$meta']
+const TOP_LEVEL = ['routes', 'handlers', 'middleware', 'prices', 'plugins', 'storage', 'server', 'proxy', 'cors', 'bodyLimit', 'logLevel', 'webui', '$development', '$production', '$test', '$env', '$meta']
 const ROUTE = ['path', 'target', 'type', 'dialect', 'plugins', 'timeout', 'proxy', 'bodyLimit']
 const ROUTE_TIMEOUT = ['connect', 'headers', 'idle', 'total']
 const WEIGHTED_TARGET = ['url', 'weight']
@@ -173,7 +175,7 @@ function timeouts(value: unknown, field: string, problems: Problems): ResolvedRo
   }
 }
 
-function route(name: string, value: unknown, defaults: { bodyLimit: number; proxy: string | undefined }, problems: Problems): ResolvedRoute | undefined {
+function route(name: string, value: unknown, defaults: { bodyLimit: number; proxy: string | undefined; prices: PriceTable }, problems: Problems): ResolvedRoute | undefined {
   const field = `routes.${name}`
   if (!isObject(value)) {
     problems.add([{ field, problem: 'must be an object with path and target' }])
@@ -203,12 +205,13 @@ function route(name: string, value: unknown, defaults: { bodyLimit: number; prox
     timeouts: timeouts(value.timeout, `${field}.timeout`, problems),
     proxy: problems.check(() => (value.proxy === undefined ? defaults.proxy : httpUrl(value.proxy, `${field}.proxy`).href), undefined),
     bodyLimit: problems.check(() => size(value.bodyLimit, `${field}.bodyLimit`, defaults.bodyLimit), defaults.bodyLimit),
+    prices: defaults.prices,
   }
 }
 
 const HANDLER_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const
 
-function handler(name: string, value: unknown, routeNames: ReadonlySet<string>, bodyLimit: number, problems: Problems): ResolvedHandler | undefined {
+function handler(name: string, value: unknown, routeNames: ReadonlySet<string>, bodyLimit: number, prices: PriceTable, problems: Problems): ResolvedHandler | undefined {
   const field = `handlers.${name}`
   if (!isObject(value)) {
     problems.add([{ field, problem: 'must be { path, handler, method?, plugins? }' }])
@@ -228,18 +231,18 @@ function handler(name: string, value: unknown, routeNames: ReadonlySet<string>, 
     route: {
       name, prefix: value.path as string, targets: [], type: 'openai', dialect: undefined,
       plugins: problems.check(() => plugins(value.plugins, `${field}.plugins`, problems), []),
-      timeouts: { connect: 0, headers: 0, idle: 0, total: undefined }, proxy: undefined, bodyLimit,
+      timeouts: { connect: 0, headers: 0, idle: 0, total: undefined }, proxy: undefined, bodyLimit, prices,
     },
   }
 }
 
-function handlers(value: unknown, routeNames: ReadonlySet<string>, bodyLimit: number, problems: Problems): ResolvedHandler[] {
+function handlers(value: unknown, routeNames: ReadonlySet<string>, bodyLimit: number, prices: PriceTable, problems: Problems): ResolvedHandler[] {
   if (value === undefined) return []
   if (!isObject(value)) {
     problems.add([{ field: 'handlers', problem: 'must be an object of named handlers, e.g. { whoami: { path: "/v1/whoami", handler } }' }])
     return []
   }
-  return Object.entries(value).flatMap(([name, h]) => handler(name, h, routeNames, bodyLimit, problems) ?? [])
+  return Object.entries(value).flatMap(([name, h]) => handler(name, h, routeNames, bodyLimit, prices, problems) ?? [])
 }
 
 function middleware(value: unknown, problems: Problems): ResolvedConfig['middleware'] {
@@ -335,6 +338,7 @@ export function resolveConfig(input: unknown, configFile?: string): ResolvedConf
   problems.check(() => checkKnownKeys(config, TOP_LEVEL, ''), undefined)
   const bodyLimit = problems.check(() => size(config.bodyLimit, 'bodyLimit', DEFAULT_BODY_LIMIT), DEFAULT_BODY_LIMIT)
   const proxy = problems.check(() => (config.proxy === undefined ? undefined : httpUrl(config.proxy, 'proxy').href), undefined)
+  const prices = problems.check(() => resolvePrices(config.prices, configFile), new PriceTable(BUILTIN_PRICES))
   const routesInput = config.routes === undefined || (isObject(config.routes) && Object.keys(config.routes).length === 0) ? DEFAULT_ROUTES : config.routes
   const routes: ResolvedRoute[] = []
   if (!isObject(routesInput)) {
@@ -342,7 +346,7 @@ export function resolveConfig(input: unknown, configFile?: string): ResolvedConf
   } else {
     const seen = new Map<string, string>()
     for (const [name, value] of Object.entries(routesInput)) {
-      const r = route(name, value, { bodyLimit, proxy }, problems)
+      const r = route(name, value, { bodyLimit, proxy, prices }, problems)
       if (!r) continue
       routes.push(r)
       const other = seen.get(r.prefix)
@@ -357,7 +361,8 @@ export function resolveConfig(input: unknown, configFile?: string): ResolvedConf
   else problems.check(() => checkKnownKeys(webui, WEBUI, 'webui'), undefined)
   const resolved: ResolvedConfig = {
     routes,
-    handlers: handlers(config.handlers, new Set(routes.map((r) => r.name)), bodyLimit, problems),
+    handlers: handlers(config.handlers, new Set(routes.map((r) => r.name)), bodyLimit, prices, problems),
+    prices,
     middleware: middleware(config.middleware, problems),
     globalPlugins: problems.check(() => plugins(config.plugins, 'plugins', problems), []),
     storage: problems.check(() => storage(config.storage, problems), { driver: 'memory' }),

@@ -1,5 +1,7 @@
 import type { H3Event, Middleware } from 'h3'
 import type { ForwardContext, ForwardPlugin } from '../plugin/types.ts'
+import type { PriceTable } from '../pricing/table.ts'
+import type { PricesConfig } from '../pricing/resolve.ts'
 import type { Duration } from '../util/units.ts'
 
 /** How the gateway understands a route's traffic. */
@@ -169,6 +171,12 @@ export interface ForwardConfig {
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   /** Dashboard and metrics (served when started with `--webui`). */
   webui?: WebuiConfig
+  /**
+   * Prices per model in US dollars per million tokens, overriding and extending the built-in table:
+   * `{ 'gpt-4o*': { input: 2.5, cachedInput: 1.25, output: 10 }, 'my-model': { input: 0, output: 0, request: 0.01 } }`,
+   * or the path of a JSON file of that shape (relative to the config file).
+   */
+  prices?: PricesConfig
 }
 
 /** A target after resolution. */
@@ -192,6 +200,8 @@ export interface ResolvedRoute {
   timeouts: { connect: number; headers: number; idle: number; total: number | undefined }
   proxy: string | undefined
   bodyLimit: number
+  /** The config's price table (built-in prices and the config's `prices`), for `result.cost()`. */
+  prices: PriceTable
 }
 
 /** A custom handler after validation. */
@@ -215,6 +225,8 @@ export interface ResolvedConfig {
   cors: ResolvedCors | false
   logLevel: NonNullable<ForwardConfig['logLevel']>
   webui: WebuiConfig
+  /** Prices per model (built-in and the config's `prices`). */
+  prices: PriceTable
   /** Absolute path of the loaded file, if any. */
   configFile: string | undefined
   /** Files the config imports (for `aifd dev` to watch). */

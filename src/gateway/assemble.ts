@@ -27,6 +27,10 @@ export interface Usage {
   totalTokens: number
   /** True when counted by the gateway with tiktoken because the upstream reported none. */
   estimated: boolean
+  /** Prompt tokens read from the provider's prompt cache (part of `promptTokens`), when reported. */
+  cachedTokens?: number
+  /** Prompt tokens written to the provider's prompt cache (Anthropic; part of `promptTokens`), when reported. */
+  cacheWriteTokens?: number
 }
 
 /** The answer, assembled from a JSON body or from every event of a stream. */
@@ -51,7 +55,11 @@ function openaiUsage(usage: any): Usage | undefined {
   if (!usage || typeof usage !== 'object') return undefined
   const prompt = Number(usage.prompt_tokens ?? usage.input_tokens ?? 0)
   const completion = Number(usage.completion_tokens ?? usage.output_tokens ?? 0)
-  return { promptTokens: prompt, completionTokens: completion, totalTokens: Number(usage.total_tokens ?? prompt + completion), estimated: false }
+  const result: Usage = { promptTokens: prompt, completionTokens: completion, totalTokens: Number(usage.total_tokens ?? prompt + completion), estimated: false }
+  // Chat Completions: prompt_tokens_details; Responses: input_tokens_details. Both count within the prompt.
+  const cached = Number((usage.prompt_tokens_details ?? usage.input_tokens_details)?.cached_tokens)
+  if (cached > 0) result.cachedTokens = cached
+  return result
 }
 
 function mergeToolCallDelta(choice: AssembledChoice, delta: any): void {
@@ -147,6 +155,8 @@ function fromAnthropic(body: any, events: readonly SSEEvent[] | undefined): Asse
   const choice: AssembledChoice = { index: 0, role: 'assistant', content: '', reasoning: '', toolCalls: [], finishReason: null }
   let input = 0
   let output = 0
+  let cacheRead = 0
+  let cacheWrite = 0
   let id: string | undefined
   let model: string | undefined
   const blocks = events ? [] : (body?.content ?? [])
@@ -161,6 +171,8 @@ function fromAnthropic(body: any, events: readonly SSEEvent[] | undefined): Asse
     choice.finishReason = body.stop_reason ?? null
     input = body.usage?.input_tokens ?? 0
     output = body.usage?.output_tokens ?? 0
+    cacheRead = body.usage?.cache_read_input_tokens ?? 0
+    cacheWrite = body.usage?.cache_creation_input_tokens ?? 0
   }
   for (const event of events ?? []) {
     const data = event.json()
@@ -170,6 +182,8 @@ function fromAnthropic(body: any, events: readonly SSEEvent[] | undefined): Asse
       model = data.message?.model
       input = data.message?.usage?.input_tokens ?? input
       output = data.message?.usage?.output_tokens ?? output
+      cacheRead = data.message?.usage?.cache_read_input_tokens ?? cacheRead
+      cacheWrite = data.message?.usage?.cache_creation_input_tokens ?? cacheWrite
     } else if (data.type === 'content_block_start' && data.content_block?.type === 'tool_use') {
       choice.toolCalls[data.index] = { id: data.content_block.id, type: 'function', function: { name: data.content_block.name, arguments: '' } }
     } else if (data.type === 'content_block_delta') {
@@ -184,7 +198,15 @@ function fromAnthropic(body: any, events: readonly SSEEvent[] | undefined): Asse
     }
   }
   choice.toolCalls = choice.toolCalls.filter(Boolean)
-  const usage = input || output ? { promptTokens: input, completionTokens: output, totalTokens: input + output, estimated: false } : undefined
+  // Anthropic's input_tokens leaves out the tokens read from or written to its prompt cache; the
+  // prompt here counts them all (as OpenAI's does), and says how many were cached.
+  const prompt = input + cacheRead + cacheWrite
+  let usage: Usage | undefined
+  if (prompt || output) {
+    usage = { promptTokens: prompt, completionTokens: output, totalTokens: prompt + output, estimated: false }
+    if (cacheRead > 0) usage.cachedTokens = cacheRead
+    if (cacheWrite > 0) usage.cacheWriteTokens = cacheWrite
+  }
   return { id, model, choices: [choice], usage }
 }
 
@@ -206,8 +228,10 @@ function fromGemini(bodies: readonly any[]): AssembledAnswer {
     const meta = body?.usageMetadata
     if (meta) {
       const prompt = meta.promptTokenCount ?? 0
-      const completion = meta.candidatesTokenCount ?? 0
+      // Thinking tokens are billed as output but not counted in candidatesTokenCount.
+      const completion = (meta.candidatesTokenCount ?? 0) + (meta.thoughtsTokenCount ?? 0)
       usage = { promptTokens: prompt, completionTokens: completion, totalTokens: meta.totalTokenCount ?? prompt + completion, estimated: false }
+      if (meta.cachedContentTokenCount > 0) usage.cachedTokens = meta.cachedContentTokenCount
     }
   }
   return { id: undefined, model, choices, usage }

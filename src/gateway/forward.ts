@@ -296,7 +296,7 @@ class Exchange {
       route: this.request.pipeline.route, status, headers, stream: written.stream, outcome: written.outcome,
       error: written.error ?? this.#failure, attempts: this.#attempts, target: this.#lastTarget, answeredBy: this.#answeredBy,
       timings: { headersMs: this.#headersMs, firstByteMs: written.firstByteMs, totalMs },
-      body: written.chunks, events: written.truncated ? undefined : written.events, bodyTruncated: written.truncated, requestJson: this.ctx.parsedJson, requestText: this.ctx.bodyText,
+      body: written.chunks, events: written.truncated ? undefined : written.events, bodyTruncated: written.truncated, requestJson: this.ctx.parsedJson, requestText: this.ctx.bodyText, log: this.ctx.log,
     })
   }
 }

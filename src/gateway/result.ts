@@ -4,6 +4,8 @@ import type { SSEEvent } from '../plugin/types.ts'
 import { countChatTokens, countTokens } from '../tokenizer.ts'
 import { assembleAnswer, openaiStreamUsage, type AssembledAnswer, type Usage } from './assemble.ts'
 import { parseSSE } from './sse.ts'
+import type { ConsolaInstance } from 'consola'
+import type { Cost } from '../pricing/types.ts'
 
 const NOT_PARSED = Symbol('not parsed')
 
@@ -46,6 +48,8 @@ export interface ResultInit {
   requestJson: unknown
   /** The request's JSON body as text, as the client sent it, when a hook read it. */
   requestText?: string
+  /** Where `cost()` warns, once per model, about a model without a price. */
+  log?: ConsolaInstance
 }
 
 /**
@@ -84,6 +88,9 @@ export class ForwardResult {
   #json: unknown = NOT_PARSED
   #events: SSEEvent[] | undefined
   #answer: AssembledAnswer | undefined | null = null
+  #usage: Usage | undefined | null = null
+  #cost: Cost | undefined | null = null
+  readonly #log: ConsolaInstance | undefined
 
   constructor(init: ResultInit) {
     this.status = init.status
@@ -101,6 +108,7 @@ export class ForwardResult {
     this.#events = init.events
     this.request = init.requestJson
     this.requestText = init.requestText
+    this.#log = init.log
   }
 
   /** The response body as text (decompressed), if it was JSON or SSE and kept. */
@@ -158,6 +166,39 @@ export class ForwardResult {
    * and the answer and marked `estimated`. `undefined` when neither is possible (opaque routes).
    */
   usage(): Usage | undefined {
+    if (this.#usage === null) this.#usage = this.#readUsage()
+    return this.#usage
+  }
+
+  /**
+   * What the exchange cost in US dollars, from `usage()` and the config's price table (built-in
+   * prices and the config's `prices`). Estimated usage gives a cost marked `estimated`; a model
+   * without a price gives `unpriced: true` and `usd: null` (and one warning per model), never 0.
+   * `undefined` when nothing was spent: no upstream call (a refusal, a cache hit), an error status,
+   * or no usage to read (opaque routes).
+   */
+  cost(): Cost | undefined {
+    if (this.#cost === null) {
+      this.#cost = undefined
+      const usage = this.attempts > 0 && this.status < 400 ? this.usage() : undefined
+      if (usage) {
+        const requested = (this.request as { model?: unknown } | undefined)?.model
+        const model = typeof requested === 'string' ? requested : undefined
+        const prices = this.#route.prices
+        // The requested name first (cheap, and what budgets reserved at); the answer's own name
+        // (Gemini names its model only there, a dated snapshot) when that one has no price.
+        let cost = prices.cost(usage, model)
+        if (cost.unpriced) cost = prices.cost(usage, model, this.answer()?.model)
+        if (cost.unpriced && prices.firstUnpriced(cost.model)) {
+          this.#log?.warn(`cost: the model "${cost.model ?? '(none named)'}" has no price, so its exchanges are reported unpriced; add it to the config's \`prices\``)
+        }
+        this.#cost = cost
+      }
+    }
+    return this.#cost
+  }
+
+  #readUsage(): Usage | undefined {
     // An OpenAI stream's report sits in its last events: no need to assemble the answer to read it.
     if (this.#answer === null && this.stream && this.#route.type === 'openai') {
       const reported = openaiStreamUsage(this.events() ?? [])

@@ -17,6 +17,8 @@ export interface CallerIdentity {
   name: string
   /** The caller's level, when the auth plugin has levels. */
   level?: string
+  /** A dollar budget of the caller's own (`'$20/month'`, a runtime key's), which the `budget` plugin applies in place of its own tier. */
+  budget?: string
 }
 
 /** A parsed Server-Sent Event, as the upstream sent it. */

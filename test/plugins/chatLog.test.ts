@@ -72,6 +72,9 @@ describe('chatLog: chat completions', () => {
     expect(record.answer!.choices[0]).toMatchObject({ index: 0, role: 'assistant', content: expectedReply('hi there'), finishReason: 'stop', toolCalls: [] })
     expect(record.answer!.id).toBe(data.id)
     expect(record.usage).toEqual({ promptTokens: data.usage!.prompt_tokens, completionTokens: data.usage!.completion_tokens, totalTokens: data.usage!.total_tokens, estimated: false })
+    // gpt-4o in the built-in table: $2.50 in, $10 out per million tokens.
+    const usd = (data.usage!.prompt_tokens * 2.5 + data.usage!.completion_tokens * 10) / 1e6
+    expect(record.cost).toEqual({ usd: expect.closeTo(usd, 12), model: 'gpt-4o', estimated: false, unpriced: false })
     expect(record.firstTokenMs).toBeGreaterThan(0)
     expect(record.totalMs).toBeGreaterThanOrEqual(record.firstTokenMs!)
     expect(readFileSync(join(dir, record.file), 'utf8')).not.toContain(API_KEY)
@@ -91,6 +94,9 @@ describe('chatLog: chat completions', () => {
     expect(record.answer!.choices[0].content).toBe(received)
     expect(record.usage!.estimated).toBe(true)
     expect(record.usage!.completionTokens).toBeGreaterThan(0)
+    // Counted usage gives a cost marked estimated, at gpt-4o-mini's built-in price.
+    const { promptTokens, completionTokens } = record.usage!
+    expect(record.cost).toEqual({ usd: expect.closeTo((promptTokens * 0.15 + completionTokens * 0.6) / 1e6, 12), model: 'gpt-4o-mini', estimated: true, unpriced: false })
     expect(record.firstTokenMs).not.toBeNull()
   })
 

@@ -24,6 +24,17 @@ describe('keys options', () => {
     expect(error.message).toContain('"premium"')
   })
 
+  it('refuses a misspelled option with the closest known name, and a runtimeKeys that is not a boolean', () => {
+    const error = refusal({ levels, forwardKey: { alice: 'fk-a' } })
+    expect(error.field).toBe('plugins.keys.forwardKey')
+    expect(error.message).toContain('did you mean "forwardKeys"?')
+    expect(refusal({ levels, runtimeKeys: 'yes' }).field).toBe('plugins.keys.runtimeKeys')
+  })
+
+  it('accepts runtimeKeys alone: requests need a key made at run time', () => {
+    expect(keys({ levels, runtimeKeys: true }).describe!()).toContain('require, runtime keys')
+  })
+
   it('refuses an empty pool, or a key that is not set', () => {
     expect(refusal({ keys: [] }).field).toBe('plugins.keys.keys')
     expect(refusal({ levels: { default: { keys: [] } } }).field).toBe('plugins.keys.levels.default.keys')

@@ -107,6 +107,41 @@ describe('dashboard', () => {
     expect(await page.locator('#keys tbody').innerText()).toMatch(/bob\s+5/)
   })
 
+  it('shows what each key and model spent, today and this month, and charts the spend', async () => {
+    await sdk('carol').chat.completions.create({ model: 'mystery-model', messages: [{ role: 'user', content: 'no price for me' }] })
+    await page.locator('#keys tbody tr', { hasText: 'carol' }).waitFor({ timeout: 3000 })
+    const keys = await page.locator('#keys tbody').innerText()
+    // bob's 5 gpt-4o answers cost more than alice's one gpt-4o-mini answer: listed first, in dollars.
+    expect(keys.split('\n')[0]).toMatch(/^bob\s+5\s.*\$0\.\d+/)
+    expect(keys).toMatch(/alice\s+1\s.*\$/)
+    expect(keys).toMatch(/carol\s+1\s[\s\S]*unpriced 1/)
+    const models = await page.locator('#models tbody').innerText()
+    expect(models).toMatch(/gpt-4o\s+5\s/)
+    expect(models).toMatch(/mystery-model\s+1\s[\s\S]*unpriced 1/)
+    expect(await page.locator('[data-card="spend"]').innerText()).toMatch(/^\$0\.\d+/)
+    expect(await page.locator('#log tbody tr', { hasText: 'mystery-model' }).innerText()).toContain('unpriced')
+    expect(await page.locator('#log tbody tr', { hasText: 'bob' }).first().innerText()).toMatch(/\$0\.\d+/)
+    await page.locator('#usage-periods [data-period="month"]').click()
+    expect(await page.locator('#keys-day').innerText()).toMatch(/^\d{4}-\d{2}$/)
+    expect(await page.locator('#keys tbody').innerText()).toMatch(/bob\s+5\s/)
+    await page.locator('#usage-periods [data-period="today"]').click()
+    expect(await page.locator('#keys-day').innerText()).toMatch(/^\d{4}-\d{2}-\d{2}$/)
+    // The spend chart has drawn its line: more than the flat baseline's one or two rows.
+    const rows = await page.evaluate(() => {
+      const canvas = document.querySelector<HTMLCanvasElement>('[data-chart="cost"]')!
+      const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data
+      let count = 0
+      for (let y = 0; y < canvas.height; y++) {
+        for (let x = 0; x < canvas.width; x++) {
+          const i = (y * canvas.width + x) * 4
+          if (Math.abs(data[i] - 16) + Math.abs(data[i + 1] - 163) + Math.abs(data[i + 2] - 127) < 60 && data[i + 3] > 200) { count++; break }
+        }
+      }
+      return count
+    })
+    expect(rows).toBeGreaterThan(5)
+  })
+
   it('opens the whole conversation, rendered as safe Markdown, and the raw JSON', async () => {
     await page.locator('#log tbody tr', { hasText: 'alice' }).click()
     const dialog = page.locator('#exchange')

@@ -111,9 +111,38 @@ describe('/metrics after known traffic', () => {
     expect(errors).toBe(2)
   })
 
+  it('counts dollars per route, caller and model, at the built-in prices, from the usage the upstream reported', () => {
+    // gpt-4o-mini: $0.15 in, $0.60 out per 1M tokens; gpt-4o: $2.50 / $10.
+    const prices: Record<string, [number, number]> = { 'gpt-4o-mini': [0.15, 0.6], 'gpt-4o': [2.5, 10] }
+    for (const [id, usage] of reported) {
+      const [model, caller] = id.split('/')
+      const usd = (usage.prompt * prices[model][0] + usage.completion * prices[model][1]) / 1e6
+      expect(value('aifd_cost_usd_total', { route: 'openai', caller, model, estimated: 'false' }), id).toBeCloseTo(usd, 12)
+    }
+    // Refusals, upstream errors and cache hits spent nothing: no cost, and no unpriced count.
+    expect(value('aifd_cost_usd_total', { route: 'cached', caller: 'none', model: 'gpt-4o-mini', estimated: 'false' })).toBeGreaterThan(0)
+    expect([...metrics.keys()].filter((k) => k.startsWith('aifd_cost_usd_total{'))).toHaveLength(reported.size + 1)
+    expect([...metrics.keys()].some((k) => k.startsWith('aifd_unpriced_requests_total{'))).toBe(false)
+  })
+
   it('shows nothing in flight once the traffic is over', () => {
     expect(value('aifd_requests_in_flight')).toBe(0)
     expect(value('aifd_open_streams')).toBe(0)
+  })
+})
+
+describe('/metrics for models without a price', () => {
+  it('counts them as unpriced, never as 0 dollars, and marks estimated costs', async () => {
+    await client('', 'dave').chat.completions.create(chat('who prices me?', 'mystery-model'))
+    await client('', 'dave').chat.completions.create(chat('me neither', 'mystery-model'))
+    // A stream without include_usage: its usage is counted by the gateway, so its cost is estimated.
+    const stream = await client('', 'erin').chat.completions.create({ ...chat('estimate me'), stream: true })
+    for await (const _ of stream) { /* drain */ }
+    await until(() => dash.hub.inFlight === 0)
+    const after = parseMetrics(await (await dash.get('/metrics')).text())
+    expect(after.get(series('aifd_unpriced_requests_total', { route: 'openai', model: 'mystery-model' }))).toBe(2)
+    expect([...after.keys()].some((k) => k.startsWith('aifd_cost_usd_total{') && k.includes('mystery-model'))).toBe(false)
+    expect(after.get(series('aifd_cost_usd_total', { route: 'openai', caller: 'erin', model: 'gpt-4o-mini', estimated: 'true' }))).toBeGreaterThan(0)
   })
 })
 
