@@ -81,7 +81,7 @@ describe('the price table', () => {
   })
 
   it.each([
-    ['a misspelled field', { 'm': { input: 1, ouput: 2 } }, /prices\.m\.ouput: unknown option \(did you mean "output"\?\)/],
+    ['a misspelled field', { 'm': { input: 1, ouput: 2 } }, /prices\.m\.ouput: unknown option; did you mean "output"\?/],
     ['a missing output', { 'm': { input: 1 } }, /prices\.m\.output: must be a price ≥ 0/],
     ['a negative price', { 'm': { input: -1, output: 1 } }, /prices\.m\.input: must be a price ≥ 0/],
     ['a star in the middle', { 'gpt-*-mini': { input: 1, output: 1 } }, /prices\.gpt-\*-mini: must be a model name, or a prefix ending in one "\*"/],

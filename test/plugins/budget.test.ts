@@ -55,7 +55,7 @@ const nextUtcMidnight = () => {
 
 describe('budget options', () => {
   it.each([
-    ['a misspelled option', { limt: '$5/day' }, /plugins\.budget\.limt: unknown option \(did you mean "limit"\?\)/],
+    ['a misspelled option', { limt: '$5/day' }, /plugins\.budget\.limt: unknown option; did you mean "limit"\?/],
     ['a budget without a dollar sign', { limit: '5/day' }, /plugins\.budget\.limit: "5\/day" is not a budget like "\$50\/month"/],
     ['a period that is neither calendar nor sliding', { limit: '$5/fortnight' }, /plugins\.budget\.limit: .*"day" or "month" \(calendar, UTC\), or a sliding window/],
     ['a level budget that is not a string', { levels: { pro: 500 } }, /plugins\.budget\.levels\.pro: must be a budget/],
