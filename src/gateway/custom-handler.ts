@@ -4,7 +4,7 @@ import type { H3Event } from 'h3'
 import type { ResolvedHandler } from '../config/types.ts'
 import { RequestAbort } from './abort.ts'
 import { RequestContext } from './context.ts'
-import { settle, type RoutePipeline } from './pipeline.ts'
+import { firstAnswer, settle, type RoutePipeline } from './pipeline.ts'
 import { ForwardResult, type Outcome } from './result.ts'
 
 /** The status an h3 handler's value will be sent with, as far as it can be known before h3 sends it. */
@@ -39,14 +39,12 @@ export async function handleCustom(event: H3Event, req: IncomingMessage, res: Se
   let answeredBy: string | undefined
   let failure: Error | undefined
   try {
-    for (const plugin of pipeline.onRequest) {
-      const answer = await plugin.onRequest!(ctx)
-      if (answer) {
-        answeredBy = plugin.name
-        status = answer.status
-        addHeaders(event, ctx.responseHeaders)
-        return answer
-      }
+    const gate = await firstAnswer(pipeline, ctx)
+    if (gate) {
+      answeredBy = gate.by
+      status = gate.answer.status
+      addHeaders(event, ctx.responseHeaders)
+      return gate.answer
     }
     const value = await handler.handler(event, ctx)
     status = statusOf(value, event)

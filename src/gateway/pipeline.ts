@@ -81,6 +81,19 @@ export function buildPipeline(route: ResolvedRoute, globalPlugins: readonly Forw
   }
 }
 
+/**
+ * Runs the `onRequest` hooks in chain order until one answers (a gatekeeper's 401, 403, 429):
+ * its `Response` and name, or `undefined` when every hook let the request through. For the paths
+ * off the forwarding hot loop (handlers, WebSocket handshakes).
+ */
+export async function firstAnswer(pipeline: RoutePipeline, ctx: ForwardContext): Promise<{ answer: Response; by: string } | undefined> {
+  for (const plugin of pipeline.onRequest) {
+    const answer = await plugin.onRequest!(ctx)
+    if (answer) return { answer, by: plugin.name }
+  }
+  return undefined
+}
+
 interface Ended {
   pipeline: RoutePipeline
   ctx: ForwardContext

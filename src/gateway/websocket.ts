@@ -9,7 +9,7 @@ import { RequestAbort } from './abort.ts'
 import { RequestContext } from './context.ts'
 import { ForwardError, upstreamFailure } from './errors.ts'
 import { outgoingHeaders } from './headers.ts'
-import { settle, type RoutePipeline } from './pipeline.ts'
+import { firstAnswer, settle, type RoutePipeline } from './pipeline.ts'
 import { ForwardResult, type Outcome } from './result.ts'
 import { withoutQuery } from './paths.ts'
 import { refuse, refuseWith } from './upgrade.ts'
@@ -151,15 +151,14 @@ export class WebSocketForwarder {
 
     // 1. onRequest: the same gatekeepers as HTTP (IP filter, keys, rate limits). An answer refuses the upgrade.
     try {
-      for (const plugin of pipeline.onRequest) {
-        const answer = await plugin.onRequest!(ctx)
-        if (answer) {
-          answeredBy = plugin.name
-          status = answer.status
-          answer.headers.forEach((value, name) => (responseHeaders[name] = value))
-          refuse(socket, answer.status, { ...responseHeaders, ...ctx.responseHeaders }, Buffer.from(await answer.arrayBuffer()))
-          return finish()
-        }
+      const gate = await firstAnswer(pipeline, ctx)
+      if (gate) {
+        const { answer } = gate
+        answeredBy = gate.by
+        status = answer.status
+        answer.headers.forEach((value, name) => (responseHeaders[name] = value))
+        refuse(socket, answer.status, { ...responseHeaders, ...ctx.responseHeaders }, Buffer.from(await answer.arrayBuffer()))
+        return finish()
       }
     } catch (error) {
       return refuseAndSettle(error instanceof ForwardError ? error : new ForwardError(500, 'Internal gateway error', 'api_error', 'internal_error'))
