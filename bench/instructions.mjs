@@ -9,14 +9,12 @@
 // takes a warm-up of `n` requests (JIT tiers settle), then counts exactly `n` requests at 10
 // connections and reports instructions per request. Slow (valgrind runs node ~30× slower), exact
 // to about 1% between runs. Needs `valgrind` (Debian's package) and dist/ in every checkout.
-import { execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { freePort, startMock, stopAll, waitReady } from './lib/procs.mjs'
-import { runLoad } from './lib/load.mjs'
+import { dumpFolder, instructionsPerRequest } from './lib/callgrind.mjs'
+import { freePort, startMock, stopAll } from './lib/procs.mjs'
 import { GATEWAYS, CHAT_PATH, chatBody, chatHeaders } from './scenarios.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -34,53 +32,11 @@ const gateway = GATEWAYS[opts.config]
 if (!gateway) throw new Error(`--config must be one of ${Object.keys(GATEWAYS).join(', ')}`)
 const n = Number(opts.requests)
 const logDir = path.join(ROOT, 'bench/results/logs')
-const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aifd-callgrind-'))
-
-/** Starts `args` under callgrind with instrumentation off; resolves once it serves. */
-async function underCallgrind(name, cwd, args, port) {
-  const out = path.join(outDir, `${name}.%p.out`)
-  const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`, '--smc-check=all-non-file', process.execPath, ...args], {
-    cwd, env: { ...process.env, NODE_ENV: 'production', NO_COLOR: '1' }, stdio: ['pipe', 'ignore', 'pipe'], detached: true,
-  })
-  let tail = ''
-  child.stderr.on('data', (b) => (tail = (tail + b).slice(-4000)))
-  const proc = { name, pid: child.pid, port, child, exited: null, tail: [] }
-  child.on('exit', (code, signal) => (proc.exited = { code, signal }))
-  try {
-    await waitReady(proc, { timeoutMs: 180_000 })
-  } catch (error) {
-    throw new Error(`${name}: ${error.message}\n${tail}`)
-  }
-  return proc
-}
-
-function control(pid, ...flags) {
-  execFileSync('callgrind_control', [...flags, String(pid)], { stdio: 'ignore' })
-}
-
-/** Sums the `summary:`/`totals:` of every dump the process wrote after collection was turned on. */
-function countedInstructions(pid) {
-  let total = 0
-  for (const file of fs.readdirSync(outDir).filter((f) => f.includes(`.${pid}.out`))) {
-    const text = fs.readFileSync(path.join(outDir, file), 'utf8')
-    const line = text.match(/^(?:summary|totals): (\d+)/m)
-    if (line) total += Number(line[1])
-  }
-  return total
-}
+const outDir = dumpFolder()
 
 async function measure(name, cwd, args, port) {
-  const proc = await underCallgrind(name, cwd, args, port)
-  const load = (amount) => runLoad({ url: `http://127.0.0.1:${port}${CHAT_PATH}`, method: 'POST', headers: chatHeaders('sk-bench', opts.stream), body: chatBody({ stream: opts.stream }), connections: 10, amount })
-  await load(n)
-  control(proc.pid, '--instr=on')
-  await load(n)
-  control(proc.pid, '--dump')
-  control(proc.pid, '--instr=off')
-  if (proc.exited) throw new Error(`${name} exited: ${JSON.stringify(proc.exited)}`)
-  process.kill(-proc.pid, 'SIGKILL')
-  await new Promise((r) => setTimeout(r, 300))
-  return countedInstructions(proc.pid) / n
+  const load = { url: `http://127.0.0.1:${port}${CHAT_PATH}`, method: 'POST', headers: chatHeaders('sk-bench', opts.stream), body: chatBody({ stream: opts.stream }) }
+  return instructionsPerRequest({ name, cwd, args, port, outDir, load, n })
 }
 
 const mock = await startMock({ root: ROOT, logDir })
