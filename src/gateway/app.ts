@@ -80,6 +80,9 @@ function queryOf(req: IncomingMessage): string {
   return q === -1 ? '' : raw.slice(q)
 }
 
+/** The normalised path, where it differs from the URL's (see normaliseRequestPath). */
+const NORMALISED = Symbol('aifd.path')
+
 /**
  * Routes on the path the gateway normalised from the raw request line (not on the URL parser's),
  * so `..` above the root is refused and encoded segments are kept as sent, exactly as forwarded.
@@ -89,7 +92,14 @@ function normaliseRequestPath(event: H3Event): void {
   const q = raw.indexOf('?')
   const path = normalizePath(q === -1 ? raw : raw.slice(0, q))
   if (path === undefined) throw new ForwardError(400, 'Invalid request path', 'invalid_request_error', 'invalid_path')
-  if (path !== event.url.pathname) event.url.pathname = path
+  if (path === event.url.pathname) return
+  // The URL's setter re-encodes what WHATWG would; the route forwards the path exactly as normalised.
+  event.url.pathname = path
+  ;(event.context as Record<symbol, unknown>)[NORMALISED] = path
+}
+
+function requestPath(event: H3Event): string {
+  return ((event.context as Record<symbol, unknown>)[NORMALISED] as string | undefined) ?? event.url.pathname
 }
 
 /** An h3 error (or any thrown value) as OpenAI's error shape; 404s name the path. */
@@ -116,6 +126,8 @@ export function createGatewayApp(config: ResolvedConfig, pipelines: ReadonlyMap<
   const app = new H3({
     // Logged in onError, with the request's method and path.
     silent: true,
+    // A path with a bad percent-escape (`%zz`) is the upstream's to judge, as a transparent proxy does.
+    allowMalformedURL: true,
     onRequest(event) {
       if (host.draining) throw new ForwardError(503, 'The gateway is shutting down', 'api_error', 'shutting_down', { connection: 'close' })
       normaliseRequestPath(event)
@@ -152,7 +164,7 @@ export function createGatewayApp(config: ResolvedConfig, pipelines: ReadonlyMap<
     const forwardRoute = (event: H3Event) => {
       const node = nodeOf(event)
       if (preflight(node)) return HANDLED
-      const path = event.url.pathname
+      const path = requestPath(event)
       const query = queryOf(node.req)
       const upstreamPath = path.slice(prefixLength) + query
       counter.inFlight++
