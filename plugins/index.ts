@@ -9,3 +9,4 @@ export { tokenLimit, type TokenLimitOptions, type PaceOptions } from './tokenLim
 export { cache, type CacheOptions } from './cache/index.ts'
 export { retry, type RetryOptions } from './retry/index.ts'
 export { chatLog, type ChatLogOptions, type ChatLogRecord, type ChatLogKind, type ChatLogAnswer, type RedactRule } from './chatLog/index.ts'
+export { translate, type TranslateOptions, type Provider } from './translate/index.ts'

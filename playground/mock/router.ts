@@ -1,5 +1,6 @@
+import type { IncomingHttpHeaders } from 'node:http';
 // Route table: method + path → handler, dialect (family) and name.
-import { messages } from './anthropic.ts';
+import { anthropicModel, anthropicModels, messages } from './anthropic.ts';
 import { speech, transcriptions } from './audio.ts';
 import { chatCompletions } from './chat.ts';
 import type { Ctx } from './context.ts';
@@ -62,7 +63,16 @@ onRe('GET', /^\/mock-images\/([^/]+)$/, 'mock.image', 'none', mockImage);
 onRe('*', /^\/v1\/echo-headers$/, 'echo', 'none', echo);
 onRe('*', /^\/(?:v1\/)?echo(?:\/.*)?$/, 'echo', 'none', echo);
 
-export function matchRoute(method: string, path: string): { route: Route; params: string[] } | null {
+// Anthropic's model list shares OpenAI's path; Anthropic clients always send `anthropic-version`.
+const anthropicList: Route = { name: 'anthropic.models.list', family: 'anthropic', handler: anthropicModels };
+const anthropicOne: Route = { name: 'anthropic.models.retrieve', family: 'anthropic', handler: anthropicModel };
+
+export function matchRoute(method: string, path: string, headers: IncomingHttpHeaders = {}): { route: Route; params: string[] } | null {
+  if (method === 'GET' && headers['anthropic-version'] !== undefined) {
+    if (path === '/v1/models') return { route: anthropicList, params: [] };
+    const one = /^\/v1\/models\/([^/]+)$/.exec(path);
+    if (one) return { route: anthropicOne, params: [one[1]] };
+  }
   const r = exact.get(`${method} ${path}`);
   if (r) return { route: r, params: [] };
   for (const p of patterns) {

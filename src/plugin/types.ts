@@ -49,6 +49,14 @@ export interface UpstreamAttempt {
   path: string
   /** Outgoing headers (lowercase names). Plugins may set, change or delete entries. */
   headers: Record<string, string | string[] | undefined>
+  /**
+   * The body this attempt sends: the client's (with the `onRequest` hooks' changes), or `null`
+   * without one. A hook may set a string or Buffer in its place, e.g. the request rewritten for
+   * another API from `await ctx.json()` (which every later hook and `onResponse` still see as the
+   * client sent it); `content-length` is then set to match. A stream (a large upload piped through)
+   * is sent as it is.
+   */
+  body: string | Buffer | import('node:stream').Readable | null
 }
 
 /** The upstream's answer, once its headers have arrived. */
