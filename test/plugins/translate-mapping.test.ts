@@ -1,0 +1,190 @@
+// translate: each mapping table case by case, the stream mapping event by event, the options check.
+import { describe, expect, it } from 'vitest'
+import { ConfigError } from '../../src/index.ts'
+import { keys, translate } from '../../plugins/index.ts'
+import { startTestGateway } from '../helpers/gateway.ts'
+import { anthropicRequest, THINKING_BUDGETS } from '../../plugins/translate/anthropic/request.ts'
+import { ANTHROPIC_FINISH_REASONS, finishReason, openaiUsage } from '../../plugins/translate/anthropic/response.ts'
+import { AnthropicStream } from '../../plugins/translate/anthropic/stream.ts'
+import { anthropicError, providerError } from '../../plugins/translate/errors.ts'
+import { checkChatFields } from '../../plugins/translate/fields.ts'
+import { resolveTranslateOptions } from '../../plugins/translate/options.ts'
+
+const options = resolveTranslateOptions({ to: 'anthropic' })
+const request = (messages: unknown[], extra: object = {}) => anthropicRequest({ model: 'm', messages, ...extra }, options)
+const thrown = (fn: () => unknown) => {
+  try {
+    fn()
+  } catch (error) {
+    return error as any
+  }
+  throw new Error('did not throw')
+}
+
+describe('options', () => {
+  it.each([
+    [{ to: 'anthropic', modles: {} }, 'plugins.translate.modles: unknown option (did you mean `models`?)'],
+    [{ too: 'anthropic' }, 'plugins.translate.too: unknown option (did you mean `to`?)'],
+    [{ to: 'anthropic', maxToken: 5 }, 'plugins.translate.maxToken: unknown option (did you mean `maxTokens`?)'],
+    [{}, 'plugins.translate: needs exactly one of'],
+    [{ to: 'anthropic', from: 'anthropic' }, 'plugins.translate: needs exactly one of'],
+    [{ to: 'mistral' }, "plugins.translate.to: must be 'anthropic' or 'gemini'"],
+    [{ from: 'gemini' }, "plugins.translate.from: must be 'anthropic'"],
+    [{ to: 'gemini', models: { 'gpt-4o': 3 } }, 'plugins.translate.models.gpt-4o: must be a model name'],
+    [{ to: 'anthropic', maxTokens: 0 }, 'plugins.translate.maxTokens: must be a whole number > 0'],
+  ])('%j is refused: %s', (given, message) => {
+    const error = thrown(() => translate(given as never))
+    expect(error).toBeInstanceOf(ConfigError)
+    expect(error.message).toContain(message)
+  })
+})
+
+describe('roles (OpenAI → Anthropic)', () => {
+  it('system and developer → system; user and assistant kept; tool → a user turn of tool_result', () => {
+    const out = request([
+      { role: 'system', content: 'A' },
+      { role: 'developer', content: [{ type: 'text', text: 'B' }] },
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: 'calling', tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{"x":1}' } }, { id: 't2', type: 'function', function: { name: 'g', arguments: '' } }] },
+      { role: 'tool', tool_call_id: 't1', content: 'one' },
+      { role: 'tool', tool_call_id: 't2', content: [{ type: 'text', text: 'two' }] },
+      { role: 'user', content: 'and?' },
+    ])
+    expect(out.system).toBe('A\n\nB')
+    expect(out.messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'hi' }] },
+      { role: 'assistant', content: [{ type: 'text', text: 'calling' }, { type: 'tool_use', id: 't1', name: 'f', input: { x: 1 } }, { type: 'tool_use', id: 't2', name: 'g', input: {} }] },
+      // Both results and the next user text: one user turn (Anthropic's turns alternate).
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: 'one' }, { type: 'tool_result', tool_use_id: 't2', content: 'two' }, { type: 'text', text: 'and?' }] },
+    ])
+  })
+
+  it.each([
+    [[{ role: 'function', name: 'f', content: 'x' }], 'messages[0].role'],
+    [[{ role: 'tool', content: 'x' }], 'messages[0].tool_call_id'],
+    [[{ role: 'assistant', tool_calls: [{ id: 't', type: 'function', function: { name: 'f', arguments: '{oops' } }] }], 'messages[0].tool_calls[0].function.arguments'],
+    [[{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://x/y.png' } }] }], 'messages[0].content[0].image_url.url'],
+    [[{ role: 'user', content: [{ type: 'file', file: { file_id: 'f' } }] }], 'messages[0].content[0].type'],
+    [[{ role: 'system', content: [{ type: 'image_url', image_url: { url: 'https://x/y.png' } }] }], 'messages[0].content[0]'],
+  ])('%j → 400 naming %s', (messages, param) => {
+    const error = thrown(() => request(messages))
+    expect(error.status).toBe(400)
+    expect(error.toJSON().error.param).toBe(param)
+  })
+
+  it('reasoning_effort → a thinking budget, added to max_tokens; none → no thinking', () => {
+    for (const [effort, budget] of Object.entries(THINKING_BUDGETS)) {
+      expect(request([{ role: 'user', content: 'x' }], { reasoning_effort: effort, max_tokens: 10 })).toMatchObject({ thinking: { type: 'enabled', budget_tokens: budget }, max_tokens: 10 + budget })
+    }
+    expect(request([{ role: 'user', content: 'x' }], { reasoning_effort: 'none' })).not.toHaveProperty('thinking')
+    expect(thrown(() => request([{ role: 'user', content: 'x' }], { reasoning_effort: 'extreme' })).toJSON().error.param).toBe('reasoning_effort')
+  })
+
+  it('the documented default max_tokens applies only when the client sets none', () => {
+    expect(request([{ role: 'user', content: 'x' }]).max_tokens).toBe(4096)
+    expect(anthropicRequest({ model: 'm', messages: [{ role: 'user', content: 'x' }] }, resolveTranslateOptions({ to: 'anthropic', maxTokens: 512 })).max_tokens).toBe(512)
+  })
+
+  it('fields: the ones with no Anthropic counterpart are refused, unknown ones too, gateway ones pass', () => {
+    expect(() => checkChatFields('anthropic', { model: 'm', messages: [{}], caching: true, stream_options: { include_usage: true }, user: 'u', store: false })).not.toThrow()
+    expect(thrown(() => checkChatFields('anthropic', { model: 'm', messages: [{}], seed: 1 })).toJSON().error).toMatchObject({ param: 'seed', code: 'unknown_parameter' })
+    expect(thrown(() => checkChatFields('anthropic', { model: 'm', messages: [] })).toJSON().error.param).toBe('messages')
+  })
+})
+
+describe('finish reasons (Anthropic → OpenAI)', () => {
+  it.each(Object.entries({ end_turn: 'stop', stop_sequence: 'stop', pause_turn: 'stop', max_tokens: 'length', model_context_window_exceeded: 'length', tool_use: 'tool_calls', refusal: 'content_filter' }))('%s → %s', (reason, expected) => {
+    expect(ANTHROPIC_FINISH_REASONS[reason]).toBe(expected)
+    expect(finishReason(reason, undefined)).toBe(expected)
+  })
+
+  it('tool_use of the JSON-answer tool is a finished answer', () => {
+    expect(finishReason('tool_use', 'json_answer')).toBe('stop')
+    expect(finishReason(null, undefined)).toBeNull()
+  })
+
+  it('usage: cache reads and writes count in prompt_tokens, reads also as cached_tokens', () => {
+    expect(openaiUsage({ input_tokens: 10, cache_read_input_tokens: 5, cache_creation_input_tokens: 3, output_tokens: 7 })).toEqual({
+      prompt_tokens: 18, completion_tokens: 7, total_tokens: 25, prompt_tokens_details: { cached_tokens: 5 },
+    })
+  })
+})
+
+describe('errors', () => {
+  it.each([
+    ['invalid_request_error', 400, 'invalid_request_error'],
+    ['authentication_error', 401, 'authentication_error'],
+    ['permission_error', 403, 'permission_error'],
+    ['not_found_error', 404, 'not_found_error'],
+    ['request_too_large', 413, 'invalid_request_error'],
+    ['rate_limit_error', 429, 'rate_limit_error'],
+    ['api_error', 500, 'api_error'],
+    ['overloaded_error', 529, 'api_error'],
+  ])('Anthropic %s (%i) → type %s, the Anthropic type as code', (kind, status, type) => {
+    expect(providerError('anthropic', status, JSON.stringify({ type: 'error', error: { type: kind, message: 'm' } }))).toEqual({ error: { message: 'm', type, param: null, code: kind } })
+  })
+
+  it('a body that is not JSON keeps the status and text; the sent key is cut out', () => {
+    expect(providerError('anthropic', 502, '<html>bad gateway</html>').error).toMatchObject({ message: 'Anthropic answered HTTP 502: <html>bad gateway</html>', type: 'api_error' })
+    expect(providerError('anthropic', 401, '{"error":{"type":"authentication_error","message":"bad key sk-ant-secret-123"}}', 'sk-ant-secret-123').error.message).toBe('bad key ***')
+  })
+
+  it('OpenAI errors → Anthropic shape, by status', () => {
+    expect(anthropicError(429, '{"error":{"message":"slow down","type":"requests"}}')).toEqual({ type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } })
+    expect(anthropicError(503, 'x').error.type).toBe('overloaded_error')
+    expect(anthropicError(401, '{}').error).toEqual({ type: 'authentication_error', message: 'The upstream answered HTTP 401' })
+  })
+})
+
+describe('Anthropic stream → OpenAI chunks, event by event', () => {
+  const ev = (data: object) => JSON.stringify(data)
+  const chunk = (text: string) => JSON.parse(text.slice(6))
+
+  it('maps each event as it comes; ping, block stops and signatures make nothing', () => {
+    const s = new AnthropicStream(undefined)
+    const start = s.event('message_start', ev({ type: 'message_start', message: { id: 'msg_1', model: 'claude', usage: { input_tokens: 9, output_tokens: 1 } } }))
+    expect(chunk(start)).toMatchObject({ id: 'chatcmpl-msg_1', object: 'chat.completion.chunk', model: 'claude', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })
+    expect(s.event('ping', ev({ type: 'ping' }))).toBe('')
+    expect(s.event(undefined, ev({ type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '' } }))).toBe('')
+    expect(chunk(s.event(undefined, ev({ type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'hm' } }))).choices[0].delta).toEqual({ reasoning_content: 'hm' })
+    expect(s.event(undefined, ev({ type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: 'sig' } }))).toBe('')
+    expect(s.event(undefined, ev({ type: 'content_block_stop', index: 0 }))).toBe('')
+    expect(chunk(s.event(undefined, ev({ type: 'content_block_delta', index: 1, delta: { type: 'text_delta', text: 'Hi "you"' } }))).choices[0].delta).toEqual({ content: 'Hi "you"' })
+    const toolStart = chunk(s.event(undefined, ev({ type: 'content_block_start', index: 2, content_block: { type: 'tool_use', id: 'toolu_1', name: 'f', input: {} } })))
+    expect(toolStart.choices[0].delta).toEqual({ tool_calls: [{ index: 0, id: 'toolu_1', type: 'function', function: { name: 'f', arguments: '' } }] })
+    expect(chunk(s.event(undefined, ev({ type: 'content_block_delta', index: 2, delta: { type: 'input_json_delta', partial_json: '{"a":' } }))).choices[0].delta).toEqual({ tool_calls: [{ index: 0, function: { arguments: '{"a":' } }] })
+    const second = chunk(s.event(undefined, ev({ type: 'content_block_start', index: 3, content_block: { type: 'tool_use', id: 'toolu_2', name: 'g', input: {} } })))
+    expect(second.choices[0].delta.tool_calls[0].index).toBe(1)
+    const finish = chunk(s.event(undefined, ev({ type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 12 } })))
+    expect(finish.choices[0]).toEqual({ index: 0, delta: {}, finish_reason: 'tool_calls' })
+    const [usage, done] = s.event(undefined, ev({ type: 'message_stop' })).split('\n\n')
+    expect(chunk(usage)).toMatchObject({ choices: [], usage: { prompt_tokens: 9, completion_tokens: 12, total_tokens: 21 } })
+    expect(done).toBe('data: [DONE]')
+    expect(s.end()).toBe('')
+  })
+
+  it('an error event ends the stream with the gateway error event; nothing after it', () => {
+    const s = new AnthropicStream(undefined)
+    s.event(undefined, ev({ type: 'message_start', message: { id: 'm', model: 'c' } }))
+    expect(s.event('error', ev({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }))).toBe('data: {"error":{"message":"Overloaded","type":"api_error","param":null,"code":"overloaded_error"}}\n\n')
+    expect(s.event(undefined, ev({ type: 'message_stop' }))).toBe('')
+    expect(s.end()).toBe('')
+  })
+
+  it('a stream that ends without message_stop ends with an error event, not a silent cut', () => {
+    const s = new AnthropicStream(undefined)
+    s.event(undefined, ev({ type: 'message_start', message: { id: 'm', model: 'c' } }))
+    expect(chunk(s.end()).error.code).toBe('upstream_incomplete')
+  })
+})
+
+describe('placement on a route', () => {
+  it.each([
+    [{ type: 'openai' as const, plugins: [translate({ to: 'anthropic' }), keys({ keys: ['sk-x'] })] }, 'routes.r.plugins: put keys before translate'],
+    [{ type: 'general' as const, dialect: 'anthropic' as const, plugins: [translate({ to: 'anthropic' })] }, "routes.r.type: must be 'openai' for translate({ to })"],
+  ])('a misplaced translate fails the load: %#', async (route, message) => {
+    const error = await startTestGateway({ routes: { r: { path: '/', target: 'http://127.0.0.1:9', ...route } } }).catch((e) => e)
+    expect(error).toBeInstanceOf(ConfigError)
+    expect(error.message).toContain(message)
+  })
+})
