@@ -262,6 +262,19 @@ describe('streams', () => {
   })
 })
 
+describe('a broken upstream', () => {
+  it('a connection cut mid-stream ends the translated stream with the gateway error event', async () => {
+    const raw = await fetch(`${gw.url}/claude/v1/chat/completions`, {
+      method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-mock-break-after': '6', 'x-mock-chunk-delay-ms': '5' },
+      body: JSON.stringify({ model: 'gpt-4o', messages: user('cut'), stream: true }),
+    }).then((r) => r.text())
+    const events = raw.trim().split('\n\n')
+    expect(events[0]).toContain('"role":"assistant"')
+    expect(events.some((e) => e.includes('"content":"Hello!"'))).toBe(true)
+    expect(JSON.parse(events.at(-1)!.slice(6)).error.type).toBe('upstream_error')
+  })
+})
+
 describe('errors and models', () => {
   it.each([
     [400, OpenAI.BadRequestError, 'invalid_request_error'],
