@@ -6,7 +6,7 @@ import { chatCompletions } from './chat.ts';
 import type { Ctx } from './context.ts';
 import { echo, health, listRecords } from './echo.ts';
 import { cancelBatch, createBatch, deleteFile, fileContent, getBatch, getFile, listBatches, listFiles, uploadFile } from './files.ts';
-import { gemini } from './gemini.ts';
+import { gemini, geminiModel, geminiModels } from './gemini.ts';
 import { imageGenerations, mockImage } from './images.ts';
 import { completions, embeddings, getModel, listModels, moderations } from './openai.ts';
 import { responses } from './responses.ts';
@@ -45,6 +45,7 @@ on('GET', '/v1/files', 'files.list', 'openai', listFiles);
 on('POST', '/v1/batches', 'batches.create', 'openai', createBatch);
 on('GET', '/v1/batches', 'batches.list', 'openai', listBatches);
 on('POST', '/v1/messages', 'anthropic.messages', 'anthropic', messages);
+on('GET', '/v1beta/models', 'gemini.models.list', 'gemini', geminiModels);
 on('GET', '/__mock/health', 'mock.health', 'none', health);
 on('GET', '/__mock/requests', 'mock.requests', 'none', listRecords);
 on('POST', '/__mock/reset', 'mock.reset', 'none', (ctx) => {
@@ -59,6 +60,7 @@ onRe('GET', /^\/v1\/files\/([^/]+)\/content$/, 'files.content', 'openai', fileCo
 onRe('GET', /^\/v1\/batches\/([^/]+)$/, 'batches.retrieve', 'openai', getBatch);
 onRe('POST', /^\/v1\/batches\/([^/]+)\/cancel$/, 'batches.cancel', 'openai', cancelBatch);
 onRe('POST', /^\/v1(?:beta)?\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens|embedContent)$/, 'gemini', 'gemini', gemini);
+onRe('GET', /^\/v1beta\/models\/([^/:]+)$/, 'gemini.models.retrieve', 'gemini', geminiModel);
 onRe('GET', /^\/mock-images\/([^/]+)$/, 'mock.image', 'none', mockImage);
 onRe('*', /^\/v1\/echo-headers$/, 'echo', 'none', echo);
 onRe('*', /^\/(?:v1\/)?echo(?:\/.*)?$/, 'echo', 'none', echo);

@@ -22,6 +22,7 @@ export { embeddingVector } from './embeddings.ts';
 export { PNG_1X1 } from './images.ts';
 export { MODELS } from './openai.ts';
 export { ANTHROPIC_MODELS } from './anthropic.ts';
+export { GEMINI_MODELS } from './gemini.ts';
 
 const EMPTY = Buffer.alloc(0);
 const EMPTY_SHA = sha256Hex(EMPTY);

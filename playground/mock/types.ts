@@ -95,6 +95,8 @@ export interface Knobs {
   streamError: string | null;
   /** x-mock-cached-tokens: N prompt tokens reported as read from the provider's prompt cache. */
   cachedTokens: number;
+  /** x-mock-finish-reason: the finishReason every Gemini candidate ends with (e.g. SAFETY). */
+  finishReason: string | null;
 }
 
 export interface StoredFile {

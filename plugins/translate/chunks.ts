@@ -19,21 +19,25 @@ export function completionId(providerId: unknown): string {
  */
 export class ChunkWriter {
   readonly #head: string
-  readonly #choice: string
+  /** The text before each choice's delta, by choice index. */
+  readonly #choices: string[] = []
 
   constructor(id: string, model: string, created = Math.floor(Date.now() / 1000)) {
     this.#head = `data: {"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"choices":[`
-    this.#choice = `${this.#head}{"index":0,"delta":`
+  }
+
+  #choice(index: number): string {
+    return (this.#choices[index] ??= `${this.#head}{"index":${index},"delta":`)
   }
 
   /** A text delta. */
-  content(text: string): string {
-    return `${this.#choice}{"content":${JSON.stringify(text)}},"finish_reason":null}]}\n\n`
+  content(text: string, index = 0): string {
+    return `${this.#choice(index)}{"content":${JSON.stringify(text)}},"finish_reason":null}]}\n\n`
   }
 
   /** Any delta, with a finish reason when the choice ends here. */
-  delta(delta: Record<string, unknown>, finishReason: string | null = null): string {
-    return `${this.#choice}${JSON.stringify(delta)},"finish_reason":${finishReason === null ? 'null' : JSON.stringify(finishReason)}}]}\n\n`
+  delta(delta: Record<string, unknown>, finishReason: string | null = null, index = 0): string {
+    return `${this.#choice(index)}${JSON.stringify(delta)},"finish_reason":${finishReason === null ? 'null' : JSON.stringify(finishReason)}}]}\n\n`
   }
 
   /** The usage chunk of `stream_options.include_usage`: no choices. */

@@ -24,7 +24,7 @@ const NEVER = new Set(['audio', 'prediction', 'web_search_options', 'functions',
 /** The fields each provider's request mapping reads. */
 const MAPPED: Record<Provider, ReadonlySet<string>> = {
   anthropic: new Set(['model', 'messages', 'stream', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop', 'tools', 'tool_choice', 'parallel_tool_calls', 'response_format', 'reasoning_effort']),
-  gemini: new Set(['model', 'messages', 'stream', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop', 'tools', 'tool_choice', 'response_format', 'reasoning_effort', 'n', 'seed', 'presence_penalty', 'frequency_penalty']),
+  gemini: new Set(['model', 'messages', 'stream', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop', 'tools', 'tool_choice', 'parallel_tool_calls', 'response_format', 'reasoning_effort', 'n', 'seed', 'presence_penalty', 'frequency_penalty']),
 }
 
 /**

@@ -64,7 +64,7 @@ export function openaiClients(options: ResolvedTranslateOptions): ForwardPlugin 
       if (exchange.sent === undefined) {
         const body = await ctx.json()
         const request = adapter.request(body, options)
-        exchange.model = String(request.model ?? options.models.get(body.model) ?? body.model)
+        exchange.model = options.models.get(body.model) ?? body.model
         exchange.sent = JSON.stringify(request)
       }
       const stream = (await ctx.json()).stream === true

@@ -9,6 +9,9 @@ import { AnthropicStream } from '../../plugins/translate/anthropic/stream.ts'
 import { anthropicError, providerError } from '../../plugins/translate/errors.ts'
 import { checkChatFields } from '../../plugins/translate/fields.ts'
 import { resolveTranslateOptions } from '../../plugins/translate/options.ts'
+import { geminiRequest, GEMINI_THINKING_BUDGETS } from '../../plugins/translate/gemini/request.ts'
+import { GEMINI_FINISH_REASONS, finishReason as geminiFinish, openaiUsage as geminiUsage } from '../../plugins/translate/gemini/response.ts'
+import { GeminiStream } from '../../plugins/translate/gemini/stream.ts'
 
 const options = resolveTranslateOptions({ to: 'anthropic' })
 const request = (messages: unknown[], extra: object = {}) => anthropicRequest({ model: 'm', messages, ...extra }, options)
@@ -186,5 +189,96 @@ describe('placement on a route', () => {
     const error = await startTestGateway({ routes: { r: { path: '/', target: 'http://127.0.0.1:9', ...route } } }).catch((e) => e)
     expect(error).toBeInstanceOf(ConfigError)
     expect(error.message).toContain(message)
+  })
+})
+
+describe('Gemini', () => {
+  const gemini = (messages: unknown[], extra: object = {}) => geminiRequest({ model: 'g', messages, ...extra }, resolveTranslateOptions({ to: 'gemini' }))
+
+  it('roles: system/developer → systemInstruction, assistant → model with functionCall, tool → functionResponse named by the call', () => {
+    const out = gemini([
+      { role: 'developer', content: 'D' },
+      { role: 'user', content: 'u' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] },
+      { role: 'tool', tool_call_id: 'c1', content: '{"ok":true}' },
+      { role: 'tool', tool_call_id: 'c1', content: 'plain' },
+    ])
+    expect(out).toEqual({
+      systemInstruction: { parts: [{ text: 'D' }] },
+      contents: [
+        { role: 'user', parts: [{ text: 'u' }] },
+        { role: 'model', parts: [{ functionCall: { name: 'f', args: { a: 1 } } }] },
+        { role: 'user', parts: [{ functionResponse: { name: 'f', response: { ok: true } } }, { functionResponse: { name: 'f', response: { content: 'plain' } } }] },
+      ],
+    })
+  })
+
+  it.each([
+    [[{ role: 'tool', tool_call_id: 'nope', content: 'x' }], {}, 'messages[0].tool_call_id'],
+    [[{ role: 'function', content: 'x' }], {}, 'messages[0].role'],
+    [[{ role: 'user', content: 'x' }], { response_format: { type: 'xml' } }, 'response_format.type'],
+    [[{ role: 'user', content: 'x' }], { tools: [{ type: 'custom', custom: { name: 'c' } }] }, 'tools[0]'],
+  ])('%j %j → 400 naming %s', (messages, extra, param) => {
+    expect(thrown(() => gemini(messages, extra)).toJSON().error.param).toBe(param)
+  })
+
+  it('tool_choice and reasoning_effort tables', () => {
+    const ask = (tool_choice: unknown) => gemini([{ role: 'user', content: 'x' }], { tool_choice }).toolConfig
+    expect(ask('auto')).toEqual({ functionCallingConfig: { mode: 'AUTO' } })
+    expect(ask('none')).toEqual({ functionCallingConfig: { mode: 'NONE' } })
+    expect(ask('required')).toEqual({ functionCallingConfig: { mode: 'ANY' } })
+    expect(ask({ type: 'function', function: { name: 'f' } })).toEqual({ functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['f'] } })
+    for (const [effort, budget] of Object.entries(GEMINI_THINKING_BUDGETS)) {
+      expect((gemini([{ role: 'user', content: 'x' }], { reasoning_effort: effort }).generationConfig as any).thinkingConfig.thinkingBudget).toBe(budget)
+    }
+  })
+
+  it.each(Object.entries(GEMINI_FINISH_REASONS))('finishReason %s → %s', (reason, expected) => {
+    expect(geminiFinish(reason, false)).toBe(expected)
+  })
+
+  it('STOP after a function call is tool_calls; SAFETY stays content_filter', () => {
+    expect(geminiFinish('STOP', true)).toBe('tool_calls')
+    expect(geminiFinish('SAFETY', true)).toBe('content_filter')
+  })
+
+  it('usage: thoughts are completion tokens and reasoning tokens; cached content tokens are cached_tokens', () => {
+    expect(geminiUsage({ promptTokenCount: 10, candidatesTokenCount: 5, thoughtsTokenCount: 3, totalTokenCount: 18, cachedContentTokenCount: 4 })).toEqual({
+      prompt_tokens: 10, completion_tokens: 8, total_tokens: 18, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 3 },
+    })
+  })
+
+  it.each([
+    [400, 'INVALID_ARGUMENT', 'invalid_request_error'],
+    [401, 'UNAUTHENTICATED', 'authentication_error'],
+    [403, 'PERMISSION_DENIED', 'permission_error'],
+    [404, 'NOT_FOUND', 'not_found_error'],
+    [429, 'RESOURCE_EXHAUSTED', 'rate_limit_error'],
+    [500, 'INTERNAL', 'api_error'],
+    [503, 'UNAVAILABLE', 'api_error'],
+    [504, 'DEADLINE_EXCEEDED', 'timeout_error'],
+  ])('error %i %s → type %s', (status, name, type) => {
+    expect(providerError('gemini', status, JSON.stringify({ error: { code: status, message: 'm', status: name } }))).toEqual({ error: { message: 'm', type, param: null, code: name.toLowerCase() } })
+  })
+
+  it('stream: each candidate is its own choice; a whole function call is one tool call chunk; usage and [DONE] at the end', () => {
+    const s = new GeminiStream('g')
+    const out = s.event(undefined, JSON.stringify({ responseId: 'r1', modelVersion: 'gemini-x', candidates: [
+      { index: 0, content: { role: 'model', parts: [{ text: 'a' }] } },
+      { index: 1, content: { role: 'model', parts: [{ functionCall: { name: 'f', args: { x: 1 } } }] }, finishReason: 'STOP' },
+    ], usageMetadata: { promptTokenCount: 3 } }))
+    const chunks = out.trim().split('\n\n').map((e) => JSON.parse(e.slice(6)))
+    expect(chunks.map((c) => [c.choices[0].index, c.choices[0].delta, c.choices[0].finish_reason])).toEqual([
+      [0, { role: 'assistant', content: '' }, null],
+      [0, { content: 'a' }, null],
+      [1, { role: 'assistant', content: '' }, null],
+      [1, { tool_calls: [{ index: 0, id: 'call_r1_1_0', type: 'function', function: { name: 'f', arguments: '{"x":1}' } }] }, null],
+      [1, {}, 'tool_calls'],
+    ])
+    expect(chunks[0]).toMatchObject({ id: 'chatcmpl-r1', model: 'gemini-x' })
+    s.event(undefined, JSON.stringify({ candidates: [{ index: 0, content: { parts: [{ text: 'b' }] }, finishReason: 'MAX_TOKENS' }], usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 2, totalTokenCount: 5 } }))
+    const [usage, done] = s.end().split('\n\n')
+    expect(JSON.parse(usage.slice(6)).usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 })
+    expect(done).toBe('data: [DONE]')
   })
 })
