@@ -12,6 +12,9 @@ import { resolveTranslateOptions } from '../../plugins/translate/options.ts'
 import { geminiRequest, GEMINI_THINKING_BUDGETS } from '../../plugins/translate/gemini/request.ts'
 import { GEMINI_FINISH_REASONS, finishReason as geminiFinish, openaiUsage as geminiUsage } from '../../plugins/translate/gemini/response.ts'
 import { GeminiStream } from '../../plugins/translate/gemini/stream.ts'
+import { openaiRequest, reasoningEffort } from '../../plugins/translate/from-anthropic/request.ts'
+import { anthropicUsage, OPENAI_STOP_REASONS, stopReason } from '../../plugins/translate/from-anthropic/response.ts'
+import { OpenAIStream } from '../../plugins/translate/from-anthropic/stream.ts'
 
 const options = resolveTranslateOptions({ to: 'anthropic' })
 const request = (messages: unknown[], extra: object = {}) => anthropicRequest({ model: 'm', messages, ...extra }, options)
@@ -185,6 +188,7 @@ describe('placement on a route', () => {
   it.each([
     [{ type: 'openai' as const, plugins: [translate({ to: 'anthropic' }), keys({ keys: ['sk-x'] })] }, 'routes.r.plugins: put keys before translate'],
     [{ type: 'general' as const, dialect: 'anthropic' as const, plugins: [translate({ to: 'anthropic' })] }, "routes.r.type: must be 'openai' for translate({ to })"],
+    [{ type: 'openai' as const, plugins: [translate({ from: 'anthropic' })] }, "routes.r: must be type: 'general', dialect: 'anthropic' for translate({ from: 'anthropic' })"],
   ])('a misplaced translate fails the load: %#', async (route, message) => {
     const error = await startTestGateway({ routes: { r: { path: '/', target: 'http://127.0.0.1:9', ...route } } }).catch((e) => e)
     expect(error).toBeInstanceOf(ConfigError)
@@ -280,5 +284,79 @@ describe('Gemini', () => {
     const [usage, done] = s.end().split('\n\n')
     expect(JSON.parse(usage.slice(6)).usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 })
     expect(done).toBe('data: [DONE]')
+  })
+})
+
+describe('from Anthropic (Anthropic clients → OpenAI-compatible target)', () => {
+  const from = resolveTranslateOptions({ from: 'anthropic' })
+  const req = (extra: object) => openaiRequest({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'x' }], ...extra }, from)
+
+  it.each(Object.entries(OPENAI_STOP_REASONS))('finish_reason %s → stop_reason %s', (finish, expected) => {
+    expect(stopReason(finish)).toBe(expected)
+  })
+
+  it('usage: cached prompt tokens are cache reads, the rest input tokens', () => {
+    expect(anthropicUsage({ prompt_tokens: 10, completion_tokens: 4, prompt_tokens_details: { cached_tokens: 3 } })).toEqual({ input_tokens: 7, output_tokens: 4, cache_creation_input_tokens: 0, cache_read_input_tokens: 3 })
+  })
+
+  it('tool_choice table, disable_parallel_tool_use, thinking budget → reasoning_effort', () => {
+    const tools = [{ name: 't', input_schema: { type: 'object' } }]
+    expect(req({ tools, tool_choice: { type: 'auto' } }).tool_choice).toBe('auto')
+    expect(req({ tools, tool_choice: { type: 'any' } }).tool_choice).toBe('required')
+    expect(req({ tools, tool_choice: { type: 'none' } }).tool_choice).toBe('none')
+    expect(req({ tools, tool_choice: { type: 'tool', name: 't', disable_parallel_tool_use: true } })).toMatchObject({ tool_choice: { type: 'function', function: { name: 't' } }, parallel_tool_calls: false })
+    expect([1024, 4096, 16384].map(reasoningEffort)).toEqual(['low', 'medium', 'high'])
+  })
+
+  it('a user turn of tool results and text: the tool messages first, then the text', () => {
+    const out = openaiRequest({ model: 'm', max_tokens: 5, messages: [
+      { role: 'assistant', content: [{ type: 'thinking', thinking: 'hm', signature: 's' }, { type: 'tool_use', id: 'a', name: 'f', input: { q: 1 } }] },
+      { role: 'user', content: [{ type: 'text', text: 'here:' }, { type: 'tool_result', tool_use_id: 'a', content: [{ type: 'text', text: 'r' }], is_error: true }] },
+    ] }, from)
+    expect(out.messages).toEqual([
+      { role: 'assistant', content: null, tool_calls: [{ id: 'a', type: 'function', function: { name: 'f', arguments: '{"q":1}' } }] },
+      { role: 'tool', tool_call_id: 'a', content: 'Error: r' },
+      { role: 'user', content: 'here:' },
+    ])
+  })
+
+  it.each([
+    [{ container: 'c' }, 'container'],
+    [{ tools: [{ type: 'web_search_20250305', name: 'web_search' }] }, 'tools.0.type'],
+    [{ messages: [{ role: 'system', content: 'x' }] }, 'messages.0.role'],
+    [{ max_tokens: undefined }, 'max_tokens'],
+  ])('%j → 400 naming %s', (extra, param) => {
+    expect(thrown(() => req(extra)).toJSON().error.param).toBe(param)
+  })
+
+  it('stream: blocks open and close as the kind of delta changes; [DONE] gives message_delta with usage and message_stop', () => {
+    const s = new OpenAIStream()
+    const names = (text: string) => [...text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1])
+    const chunk = (delta: object, finish: string | null = null) => JSON.stringify({ id: 'chatcmpl-1', model: 'gpt', choices: [{ index: 0, delta, finish_reason: finish }] })
+    expect(names(s.event(undefined, chunk({ role: 'assistant', reasoning_content: 'r' })))).toEqual(['message_start', 'content_block_start', 'content_block_delta'])
+    expect(names(s.event(undefined, chunk({ content: 'a' })))).toEqual(['content_block_stop', 'content_block_start', 'content_block_delta'])
+    expect(names(s.event(undefined, chunk({ content: 'b' })))).toEqual(['content_block_delta'])
+    const tool = s.event(undefined, chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'f', arguments: '{"a"' } }] }))
+    expect(names(tool)).toEqual(['content_block_stop', 'content_block_start', 'content_block_delta'])
+    expect(tool).toContain('"content_block":{"type":"tool_use","id":"call_1","name":"f","input":{}}')
+    expect(tool).toContain('"index":2,"delta":{"type":"input_json_delta","partial_json":"{\\"a\\""}')
+    expect(names(s.event(undefined, chunk({ tool_calls: [{ index: 1, id: 'call_2', function: { name: 'g', arguments: '{}' } }] })))).toEqual(['content_block_stop', 'content_block_start', 'content_block_delta'])
+    expect(names(s.event(undefined, chunk({}, 'tool_calls')))).toEqual(['content_block_stop'])
+    expect(s.event(undefined, JSON.stringify({ id: 'chatcmpl-1', choices: [], usage: { prompt_tokens: 9, completion_tokens: 3 } }))).toBe('')
+    const end = s.event(undefined, '[DONE]')
+    expect(names(end)).toEqual(['message_delta', 'message_stop'])
+    expect(JSON.parse(/data: (.*)/.exec(end)![1])).toEqual({ type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { input_tokens: 9, output_tokens: 3, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } })
+    expect(s.end()).toBe('')
+  })
+
+  it('an error chunk becomes the error event; an end with neither [DONE] nor finish reason is an error too', () => {
+    const s = new OpenAIStream()
+    expect(s.event(undefined, '{"error":{"message":"boom","type":"upstream_error","param":null,"code":"x"}}')).toBe('event: error\ndata: {"type":"error","error":{"type":"api_error","message":"boom"}}\n\n')
+    const cut = new OpenAIStream()
+    cut.event(undefined, JSON.stringify({ id: 'c', choices: [{ index: 0, delta: { content: 'a' } }] }))
+    expect(cut.end()).toContain('event: error')
+    const finished = new OpenAIStream()
+    finished.event(undefined, JSON.stringify({ id: 'c', choices: [{ index: 0, delta: { content: 'a' }, finish_reason: 'length' }] }))
+    expect(finished.end()).toContain('"stop_reason":"max_tokens"')
   })
 })
