@@ -65,6 +65,7 @@ export function anthropicClients(options: ResolvedTranslateOptions): ForwardPlug
       exchange.sent = JSON.stringify(request)
     }
     exchanges.set(ctx, exchange)
+    ctx.provider = 'openai'
   }
 
   function beforeUpstream(ctx: ForwardContext, attempt: UpstreamAttempt): void {

@@ -53,6 +53,7 @@ export function openaiClients(options: ResolvedTranslateOptions): ForwardPlugin 
       clientWantsUsage = body.stream_options?.include_usage === true
     }
     exchanges.set(ctx, { endpoint, clientWantsUsage })
+    ctx.provider = adapter.name
   }
 
   async function beforeUpstream(ctx: ForwardContext, attempt: UpstreamAttempt): Promise<void> {

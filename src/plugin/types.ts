@@ -101,6 +101,12 @@ export interface ForwardContext {
   clientIp: string
   /** Set by an auth plugin. */
   caller: CallerIdentity | undefined
+  /**
+   * The API that answers this request, as logs and the dashboard name it: `openai` on `openai`
+   * routes, the dialect (`anthropic`, `gemini`) on `general` routes that have one. A plugin that
+   * sends the request to another API (`translate`) sets it.
+   */
+  provider: string | undefined
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal
   /** Request start, in `performance.now()` milliseconds. */

@@ -161,7 +161,7 @@ describe('errors, models, count_tokens', () => {
     const message = await bob.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'log me' }] }).finalMessage()
     expect(sent().headers.authorization).toBe('Bearer sk-real-openai-key')
     const [record] = await waitForRecords(logDir, 1)
-    expect(record).toMatchObject({ route: 'keyed', caller: 'bob', stream: true, status: 200 })
+    expect(record).toMatchObject({ route: 'keyed', caller: 'bob', provider: 'openai', stream: true, status: 200 })
     expect(record.answer!.choices[0]).toMatchObject({ content: expectedReply('log me'), finishReason: 'end_turn' })
     expect(record.usage).toEqual({ promptTokens: message.usage.input_tokens, completionTokens: message.usage.output_tokens, totalTokens: message.usage.input_tokens + message.usage.output_tokens, estimated: false })
   })
