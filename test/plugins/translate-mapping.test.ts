@@ -299,6 +299,14 @@ describe('from Anthropic (Anthropic clients → OpenAI-compatible target)', () =
     expect(anthropicUsage({ prompt_tokens: 10, completion_tokens: 4, prompt_tokens_details: { cached_tokens: 3 } })).toEqual({ input_tokens: 7, output_tokens: 4, cache_creation_input_tokens: 0, cache_read_input_tokens: 3 })
   })
 
+  it('sampling and the rest: temperature, top_p and top_k as they are, stop_sequences → stop, metadata.user_id → user, stream asks for usage', () => {
+    expect(req({ temperature: 0.2, top_p: 0.5, top_k: 4, stop_sequences: ['X'], metadata: { user_id: 'u1' }, stream: true, system: [{ type: 'text', text: 'S' }] })).toEqual({
+      model: 'm', max_tokens: 5, temperature: 0.2, top_p: 0.5, top_k: 4, stop: ['X'], user: 'u1', stream: true, stream_options: { include_usage: true },
+      messages: [{ role: 'system', content: 'S' }, { role: 'user', content: 'x' }],
+    })
+    expect(openaiRequest({ model: 'claude-a', max_tokens: 1, messages: [] }, resolveTranslateOptions({ from: 'anthropic', models: { 'claude-a': 'llama' } })).model).toBe('llama')
+  })
+
   it('tool_choice table, disable_parallel_tool_use, thinking budget → reasoning_effort', () => {
     const tools = [{ name: 't', input_schema: { type: 'object' } }]
     expect(req({ tools, tool_choice: { type: 'auto' } }).tool_choice).toBe('auto')
