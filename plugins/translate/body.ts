@@ -1,13 +1,13 @@
-import { pipeline, Transform, type Readable } from 'node:stream'
+import { Transform, type Readable } from 'node:stream'
 import { StringDecoder } from 'node:string_decoder'
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
-import type { UpstreamResponse } from '../../src/index.ts'
+import type { BodyMap, UpstreamResponse } from '../../src/index.ts'
 import type { StreamMapper } from './stream-mapper.ts'
-
-function noop(): void {}
 
 /** The fields of one SSE event block (without its blank line). */
 function fields(block: string): { name: string | undefined; data: string } {
+  // The common forms, `data: …` and `event: …\ndata: …` on one line each, without splitting lines.
+  if (block.startsWith('data: ') && block.indexOf('\n') === -1) return { name: undefined, data: block.slice(6) }
   let name: string | undefined
   let data: string | undefined
   for (const line of block.split('\n')) {
@@ -21,16 +21,14 @@ function fields(block: string): { name: string | undefined; data: string } {
   return { name, data: data ?? '' }
 }
 
-/** Splits a provider's SSE body into events as chunks come, and writes what the mapper makes of each. */
-class SSEMapping extends Transform {
+/** Splits a provider's SSE body into events as chunks come, and gives back what the mapper makes of each. */
+class SSEMap implements BodyMap {
   readonly #decoder = new StringDecoder('utf8')
   #tail = ''
 
-  constructor(private readonly mapper: StreamMapper) {
-    super()
-  }
+  constructor(private readonly mapper: StreamMapper) {}
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null, out?: string) => void): void {
+  write(chunk: Buffer): string {
     let text = this.#tail + this.#decoder.write(chunk)
     if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n')
     let out = ''
@@ -42,71 +40,86 @@ class SSEMapping extends Transform {
       const { name, data } = fields(block)
       if (data !== '') out += this.mapper.event(name, data)
     }
-    this.#tail = text.slice(start)
-    done(null, out === '' ? undefined : out)
+    this.#tail = start === 0 ? text : text.slice(start)
+    return out
   }
 
-  override _flush(done: (error?: Error | null, out?: string) => void): void {
+  end(): string {
     const rest = (this.#tail + this.#decoder.end()).trim()
+    this.#tail = ''
     let out = ''
     if (rest !== '') {
-      const { name, data } = fields(rest)
+      const { name, data } = fields(rest.replace(/\r\n?/g, '\n'))
       if (data !== '') out += this.mapper.event(name, data)
     }
-    out += this.mapper.end()
-    done(null, out === '' ? undefined : out)
+    return out + this.mapper.end()
   }
 }
 
-/** Reads a whole (small) body and writes what `map` makes of its text. */
-class WholeMapping extends Transform {
+/** Holds a whole (small) body and gives back what `map` makes of its text at the end. */
+class WholeMap implements BodyMap {
   readonly #chunks: Buffer[] = []
 
-  readonly #map: (text: string) => string
+  constructor(private readonly map: (text: string) => string) {}
 
-  constructor(map: (text: string) => string) {
-    super()
-    this.#map = map
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+  write(chunk: Buffer): undefined {
     this.#chunks.push(chunk)
-    done()
   }
 
-  override _flush(done: (error?: Error | null, out?: string) => void): void {
-    try {
-      done(null, this.#map(Buffer.concat(this.#chunks).toString('utf8')))
-    } catch (error) {
-      done(error as Error)
-    }
+  end(): string {
+    return this.map(Buffer.concat(this.#chunks).toString('utf8'))
   }
 }
 
 const DECODERS: Record<string, () => Transform> = { gzip: createGunzip, 'x-gzip': createGunzip, br: createBrotliDecompress, deflate: createInflate }
 
+/** `map` as a Transform, for a body that must be a stream first (decompressed, or made by a plugin). */
+function mapping(map: BodyMap): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      try {
+        callback(null, map.write(chunk) || undefined)
+      } catch (error) {
+        callback(error as Error)
+      }
+    },
+    flush(callback) {
+      try {
+        callback(null, map.end() || undefined)
+      } catch (error) {
+        callback(error as Error)
+      }
+    },
+  })
+}
+
+/** Chains `from` into `to`, passing a break forward and a teardown back. */
+function chain(from: Readable, to: Transform): Transform {
+  from.once('error', (error) => to.destroy(error))
+  to.once('close', () => from.destroy())
+  return from.pipe(to)
+}
+
 /**
- * Puts `mapping` between the upstream's body and the client: the response's body becomes the
- * mapping's output (decoded first when the upstream compressed it), with headers that fit it. An
- * upstream that breaks mid-body breaks the mapped body too (the kernel then ends the stream with its
- * error event); a client that leaves tears the whole pipeline down.
+ * The response's body becomes what `map` makes of it, with headers that fit. Mapped in the
+ * gateway's own pass over the body (`mapBody`: no stream); a body the upstream compressed although
+ * it was asked not to is decoded first, as a stream.
  */
-function replaceBody(response: UpstreamResponse, mapping: Transform, contentType: string): void {
+function replaceBody(response: UpstreamResponse, map: BodyMap, contentType: string): void {
   const encoding = String(response.headers['content-encoding'] ?? 'identity').toLowerCase()
-  const decoder = DECODERS[encoding]?.()
-  const stages: (Readable | Transform)[] = decoder ? [response.body, decoder, mapping] : [response.body, mapping]
-  pipeline(stages as [Readable, Transform], noop)
+  const decoder = DECODERS[encoding]
+  if (!decoder && response.mapBody) response.mapBody(map)
+  else response.body = chain(decoder ? chain(response.body, decoder()) : response.body, mapping(map))
   const { 'content-length': _length, 'content-encoding': _encoding, 'transfer-encoding': _transfer, etag: _etag, ...headers } = response.headers
   response.headers = { ...headers, 'content-type': contentType }
-  response.body = mapping
 }
 
 /** The response's SSE body, mapped event by event as it comes (never held whole). */
 export function mapStream(response: UpstreamResponse, mapper: StreamMapper): void {
-  replaceBody(response, new SSEMapping(mapper), 'text/event-stream; charset=utf-8')
+  replaceBody(response, new SSEMap(mapper), 'text/event-stream; charset=utf-8')
 }
 
 /** The response's JSON body (an answer, an error, a model list), mapped whole once it has come. */
 export function mapJson(response: UpstreamResponse, map: (text: string) => unknown): void {
-  replaceBody(response, new WholeMapping((text) => JSON.stringify(map(text))), 'application/json')
+  replaceBody(response, new WholeMap((text) => JSON.stringify(map(text))), 'application/json')
 }

@@ -35,6 +35,11 @@ export class ChunkWriter {
     return `${this.#choice(index)}{"content":${JSON.stringify(text)}},"finish_reason":null}]}\n\n`
   }
 
+  /** A text delta given as the body of a JSON string literal (already escaped, no quotes), copied as is. */
+  contentLiteral(literal: string, index = 0): string {
+    return `${this.#choice(index)}{"content":"${literal}"},"finish_reason":null}]}\n\n`
+  }
+
   /** Any delta, with a finish reason when the choice ends here. */
   delta(delta: Record<string, unknown>, finishReason: string | null = null, index = 0): string {
     return `${this.#choice(index)}${JSON.stringify(delta)},"finish_reason":${finishReason === null ? 'null' : JSON.stringify(finishReason)}}]}\n\n`

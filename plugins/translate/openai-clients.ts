@@ -1,4 +1,4 @@
-import { jsonResponse, requestSlot, type ForwardContext, type ForwardPlugin, type SSEEvent, type UpstreamAttempt, type UpstreamResponse } from '../../src/index.ts'
+import { jsonResponse, requestSlot, type ForwardContext, type ForwardPlugin, type UpstreamAttempt, type UpstreamResponse } from '../../src/index.ts'
 import { anthropic } from './anthropic/index.ts'
 import { mapJson, mapStream } from './body.ts'
 import { providerError, TranslateError } from './errors.ts'
@@ -17,14 +17,9 @@ interface Exchange {
   /** The provider's request body, made on the first attempt (retries send it again). */
   sent?: string
   model?: string
-  /** The client asked for the usage chunk (`stream_options.include_usage`); else it is hidden from it. */
-  clientWantsUsage: boolean
   /** The key sent upstream, never to be echoed back. */
   secret?: string
 }
-
-/** The usage chunk the stream mappings write (`ChunkWriter.usage`). */
-const USAGE_CHUNK = '"choices":[],"usage":'
 
 /**
  * `translate({ to })`: OpenAI clients (chat completions, the model list) served by another
@@ -41,7 +36,6 @@ export function openaiClients(options: ResolvedTranslateOptions): ForwardPlugin 
     if (endpoint.kind === 'other') {
       return jsonResponse(404, { error: { message: `translate: ${ctx.method} ${endpoint.path} has no ${adapter.name} counterpart (only chat completions and the model list are translated)`, type: 'invalid_request_error', param: null, code: 'unsupported_endpoint' } })
     }
-    let clientWantsUsage = false
     if (endpoint.kind === 'chat') {
       const body = await ctx.json()
       try {
@@ -50,9 +44,8 @@ export function openaiClients(options: ResolvedTranslateOptions): ForwardPlugin 
         if (error instanceof TranslateError) return jsonResponse(error.status, error.toJSON())
         throw error
       }
-      clientWantsUsage = body.stream_options?.include_usage === true
     }
-    exchanges.set(ctx, { endpoint, clientWantsUsage })
+    exchanges.set(ctx, { endpoint })
     ctx.provider = adapter.name
   }
 
@@ -90,7 +83,9 @@ export function openaiClients(options: ResolvedTranslateOptions): ForwardPlugin 
     }
     if (endpoint.kind === 'models') return mapJson(response, (text) => openaiModelList(adapter.name, JSON.parse(text)))
     if (endpoint.kind === 'model') return mapJson(response, (text) => openaiModel(adapter.name, JSON.parse(text)))
-    const plan = { body: await ctx.json(), model: exchange.model! }
+    const body = await ctx.json()
+    // As OpenAI does: a usage chunk ends the stream when the body asks for one (the client, or tokenLimit, which hides it again).
+    const plan = { body, model: exchange.model!, usage: body.stream_options?.include_usage === true }
     const type = response.headers['content-type']
     if (typeof type === 'string' && type.startsWith('text/event-stream')) mapStream(response, adapter.stream(plan))
     else mapJson(response, (text) => adapter.completion(JSON.parse(text), plan))
@@ -102,12 +97,6 @@ export function openaiClients(options: ResolvedTranslateOptions): ForwardPlugin 
     onRequest,
     beforeUpstream,
     afterUpstream,
-    // The mappings always end a stream with its usage (so usage-aware plugins read the provider's
-    // count); a client that did not ask for it does not get it.
-    onChunk(ctx: ForwardContext, event: SSEEvent) {
-      const exchange = exchanges.get(ctx)
-      if (exchange && !exchange.clientWantsUsage && event.raw.includes(USAGE_CHUNK)) return false
-    },
     readsResponseBody: false,
   }
 }

@@ -8,6 +8,8 @@ export interface ChatPlan {
   body: any
   /** The model name the provider was asked for. */
   model: string
+  /** End a stream with the usage chunk (`stream_options.include_usage`). */
+  usage: boolean
 }
 
 /** One provider's side of the translation for OpenAI clients: where requests go and how each part maps. */

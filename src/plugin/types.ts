@@ -59,6 +59,17 @@ export interface UpstreamAttempt {
   body: string | Buffer | import('node:stream').Readable | null
 }
 
+/**
+ * Maps a response body chunk by chunk (`response.mapBody`), e.g. another API's stream into the
+ * client's. Runs in the gateway's own pass over the body, as each chunk comes: no stream is made.
+ */
+export interface BodyMap {
+  /** The next chunk as it came; returns what to send in its place (nothing, or '', when nothing yet). */
+  write(chunk: Buffer): string | Buffer | undefined
+  /** The body ended; returns what is left to send. A throw (here or in `write`) breaks the body as an upstream failure would. */
+  end(): string | Buffer | undefined
+}
+
 /** The upstream's answer, once its headers have arrived. */
 export interface UpstreamResponse {
   status: number
@@ -71,6 +82,13 @@ export interface UpstreamResponse {
   body: import('node:stream').Readable
   /** The attempt that produced this response. */
   attempt: UpstreamAttempt
+  /**
+   * Maps the body chunk by chunk from here on (set `headers` to match, e.g. drop `content-length`):
+   * the client, `onChunk`, `onResponse` and a later reader of `body` all get the mapped body. Cheaper
+   * than setting a Transform as `body`: no stream is made unless a hook reads `body`. The gateway's
+   * responses (what `afterUpstream` gets) always have it; one a plugin made may not.
+   */
+  mapBody?(map: BodyMap): void
 }
 
 /** Status and headers of the response about to be streamed to the client. */

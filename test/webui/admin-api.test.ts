@@ -41,7 +41,7 @@ describe('admin API', () => {
 
   it('says which provider answered: openai on an openai route, anthropic through translate, with the translated answer', async () => {
     const plain = await post('/v1/chat/completions', JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'plain' }] }))
-    const translated = await post('/claude/v1/chat/completions', JSON.stringify({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'via claude' }], stream: true }))
+    const translated = await post('/claude/v1/chat/completions', JSON.stringify({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'via claude' }], stream: true, stream_options: { include_usage: true } }))
     await translated.text()
     const [plainId, translatedId] = [plain.headers.get('x-aifd-request-id')!, translated.headers.get('x-aifd-request-id')!]
     await until(() => dash.hub.exchanges.get(plainId) !== undefined && dash.hub.exchanges.get(translatedId) !== undefined)

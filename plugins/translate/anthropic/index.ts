@@ -18,5 +18,5 @@ export const anthropic: ProviderAdapter = {
     return typeof key === 'string' ? key : undefined
   },
   completion: (answer, plan) => openaiCompletion(answer, jsonAnswerTool(plan.body)),
-  stream: (plan) => new AnthropicStream(jsonAnswerTool(plan.body)),
+  stream: (plan) => new AnthropicStream(jsonAnswerTool(plan.body), plan.usage),
 }

@@ -4,10 +4,35 @@ import { ANTHROPIC_ERROR_TYPES } from '../errors.ts'
 import type { StreamMapper } from '../stream-mapper.ts'
 import { finishReason, openaiUsage } from './response.ts'
 
+const TEXT_HEAD = '{"type":"content_block_delta","index":'
+const TEXT_MIDDLE = ',"delta":{"type":"text_delta","text":"'
+const TEXT_TAIL = '"}}'
+/** A quote or a control character: the part is not one string literal's body. */
+const UNSAFE = /["\u0000-\u001f]/
+
+/**
+ * The text of a `text_delta` event (most of a stream) as the body of its JSON string literal, read
+ * without parsing: `{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"…"}}`
+ * exactly, the text holding no quote (escaped or not) or control character and not ending in a
+ * backslash. Such a part can only be the string's own body, valid JSON as it came; anything else
+ * returns `undefined` and is parsed in full.
+ */
+export function textDelta(data: string): string | undefined {
+  if (!data.startsWith(TEXT_HEAD) || !data.endsWith(TEXT_TAIL)) return undefined
+  const middle = data.indexOf(TEXT_MIDDLE, TEXT_HEAD.length)
+  if (middle === -1 || middle === TEXT_HEAD.length || middle > TEXT_HEAD.length + 6) return undefined
+  for (let i = TEXT_HEAD.length; i < middle; i++) {
+    const c = data.charCodeAt(i)
+    if (c < 48 || c > 57) return undefined
+  }
+  const text = data.slice(middle + TEXT_MIDDLE.length, data.length - TEXT_TAIL.length)
+  return UNSAFE.test(text) || text.endsWith('\\') ? undefined : text
+}
+
 /**
  * Anthropic Messages events → OpenAI chunks, as they come: `message_start` gives the role chunk,
  * text/thinking/input_json deltas give content/reasoning_content/tool call argument chunks,
- * `message_delta` the finish reason, `message_stop` the usage chunk and `[DONE]`. `ping`,
+ * `message_delta` the finish reason, `message_stop` the usage chunk (when asked for) and `[DONE]`. `ping`,
  * `content_block_stop` and signatures have no OpenAI counterpart and are dropped; an `error` event
  * ends the stream with the gateway's SSE error event.
  */
@@ -20,7 +45,7 @@ export class AnthropicStream implements StreamMapper {
   #usage: Record<string, number> = {}
   #ended = false
 
-  constructor(private readonly jsonTool: string | undefined) {}
+  constructor(private readonly jsonTool: string | undefined, private readonly includeUsage = true) {}
 
   #out(): ChunkWriter {
     return (this.#writer ??= new ChunkWriter(completionId(undefined), 'unknown'))
@@ -28,6 +53,8 @@ export class AnthropicStream implements StreamMapper {
 
   event(_name: string | undefined, data: string): string {
     if (this.#ended) return ''
+    const text = textDelta(data)
+    if (text !== undefined) return this.#out().contentLiteral(text)
     let event: any
     try {
       event = JSON.parse(data)
@@ -70,7 +97,7 @@ export class AnthropicStream implements StreamMapper {
       }
       case 'message_stop':
         this.#ended = true
-        return this.#out().usage(openaiUsage(this.#usage)) + DONE
+        return (this.includeUsage ? this.#out().usage(openaiUsage(this.#usage)) : '') + DONE
       case 'error': {
         this.#ended = true
         const kind = typeof event.error?.type === 'string' ? event.error.type : 'api_error'

@@ -18,5 +18,5 @@ export const gemini: ProviderAdapter = {
     return typeof key === 'string' ? key : undefined
   },
   completion: (answer, plan) => openaiCompletion(answer, plan.model),
-  stream: (plan) => new GeminiStream(plan.model),
+  stream: (plan) => new GeminiStream(plan.model, plan.usage),
 }

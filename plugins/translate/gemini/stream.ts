@@ -18,7 +18,7 @@ export class GeminiStream implements StreamMapper {
   #responseId: unknown
   #ended = false
 
-  constructor(private readonly model: string) {}
+  constructor(private readonly model: string, private readonly includeUsage = true) {}
 
   event(_name: string | undefined, data: string): string {
     if (this.#ended) return ''
@@ -67,6 +67,6 @@ export class GeminiStream implements StreamMapper {
     if (this.#ended) return ''
     this.#ended = true
     const writer = this.#writer ?? new ChunkWriter(completionId(undefined), this.model)
-    return writer.usage(openaiUsage(this.#usage)) + DONE
+    return (this.includeUsage ? writer.usage(openaiUsage(this.#usage)) : '') + DONE
   }
 }
