@@ -5,7 +5,7 @@ import { keys, translate } from '../../plugins/index.ts'
 import { startTestGateway } from '../helpers/gateway.ts'
 import { anthropicRequest, THINKING_BUDGETS } from '../../plugins/translate/anthropic/request.ts'
 import { ANTHROPIC_FINISH_REASONS, finishReason, openaiUsage } from '../../plugins/translate/anthropic/response.ts'
-import { AnthropicStream } from '../../plugins/translate/anthropic/stream.ts'
+import { AnthropicStream, textDelta } from '../../plugins/translate/anthropic/stream.ts'
 import { anthropicError, providerError } from '../../plugins/translate/errors.ts'
 import { checkChatFields } from '../../plugins/translate/fields.ts'
 import { resolveTranslateOptions } from '../../plugins/translate/options.ts'
@@ -167,6 +167,29 @@ describe('Anthropic stream → OpenAI chunks, event by event', () => {
     expect(chunk(usage)).toMatchObject({ choices: [], usage: { prompt_tokens: 9, completion_tokens: 12, total_tokens: 21 } })
     expect(done).toBe('data: [DONE]')
     expect(s.end()).toBe('')
+  })
+
+  it.each([
+    ['plain', true],
+    ['line\nbreak and tab\t', true],
+    ['unicode é ✓ \u2028', true],
+    ['back\\slash', true],
+    ['a "quoted" word', false],
+    ['ends in a backslash \\', false],
+    ['\u0001 control', true],
+  ])('text_delta %j: the content reaches the client exactly (read without a parse: %s)', (text, fast) => {
+    const data = JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } })
+    expect(textDelta(data) !== undefined).toBe(fast)
+    const s = new AnthropicStream(undefined)
+    s.event(undefined, JSON.stringify({ type: 'message_start', message: { id: 'm', model: 'c' } }))
+    expect(chunk(s.event(undefined, data)).choices[0].delta).toEqual({ content: text })
+  })
+
+  it('text_delta read without a parse only in its exact form', () => {
+    expect(textDelta('{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}}')).toBe('x')
+    expect(textDelta('{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x","extra":1}}')).toBeUndefined()
+    expect(textDelta('{"type":"content_block_delta","index":"0","delta":{"type":"text_delta","text":"x"}}')).toBeUndefined()
+    expect(textDelta('{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"x"}}')).toBeUndefined()
   })
 
   it('an error event ends the stream with the gateway error event; nothing after it', () => {
