@@ -85,8 +85,8 @@ export function anthropicClients(options: ResolvedTranslateOptions): ForwardPlug
       takeBearer(attempt)
       attempt.headers.authorization = `Bearer ${key}`
     }
-    if (attempt.headers['x-api-key'] !== undefined) delete attempt.headers['x-api-key']
-    for (const name of ANTHROPIC_HEADERS) if (attempt.headers[name] !== undefined) delete attempt.headers[name]
+    if (attempt.headers['x-api-key'] !== undefined) attempt.headers['x-api-key'] = undefined
+    for (const name of ANTHROPIC_HEADERS) if (attempt.headers[name] !== undefined) attempt.headers[name] = undefined
     attempt.headers['accept-encoding'] = 'identity'
   }
 

@@ -7,7 +7,11 @@ import type { StreamMapper } from './stream-mapper.ts'
 /** The fields of one SSE event block (without its blank line). */
 function fields(block: string): { name: string | undefined; data: string } {
   // The common forms, `data: …` and `event: …\ndata: …` on one line each, without splitting lines.
-  if (block.startsWith('data: ') && block.indexOf('\n') === -1) return { name: undefined, data: block.slice(6) }
+  const line = block.indexOf('\n')
+  if (line === -1 && block.startsWith('data: ')) return { name: undefined, data: block.slice(6) }
+  if (block.startsWith('event: ') && block.startsWith('data: ', line + 1) && block.indexOf('\n', line + 1) === -1) {
+    return { name: block.slice(7, line), data: block.slice(line + 7) }
+  }
   let name: string | undefined
   let data: string | undefined
   for (const line of block.split('\n')) {

@@ -6,7 +6,7 @@ import { checkChatFields } from './fields.ts'
 import { gemini } from './gemini/index.ts'
 import { openaiModel, openaiModelList } from './models.ts'
 import type { Provider, ResolvedTranslateOptions } from './options.ts'
-import type { ProviderAdapter } from './provider.ts'
+import type { ChatPlan, ProviderAdapter } from './provider.ts'
 import { openaiEndpoint, type OpenAIEndpoint } from './routes.ts'
 
 const ADAPTERS: Record<Provider, ProviderAdapter> = { anthropic, gemini }
@@ -16,7 +16,8 @@ interface Exchange {
   endpoint: OpenAIEndpoint
   /** The provider's request body, made on the first attempt (retries send it again). */
   sent?: string
-  model?: string
+  /** What mapping the answer back needs, known once the body is final (at the first attempt). */
+  plan?: ChatPlan
   /** The key sent upstream, never to be echoed back. */
   secret?: string
 }
@@ -55,15 +56,15 @@ export function openaiClients(options: ResolvedTranslateOptions): ForwardPlugin 
     const { endpoint } = exchange
     if (endpoint.kind === 'chat') {
       // Made from the body as the plugins before left it (tokenLimit's stream_options, cache's caching removed).
-      if (exchange.sent === undefined) {
+      if (exchange.plan === undefined) {
         const body = await ctx.json()
-        const request = adapter.request(body, options)
-        exchange.model = options.models.get(body.model) ?? body.model
-        exchange.sent = JSON.stringify(request)
+        exchange.sent = JSON.stringify(adapter.request(body, options))
+        // As OpenAI does: a usage chunk ends the stream when the body asks for one (the client, or tokenLimit, which hides it again).
+        exchange.plan = { body, model: options.models.get(body.model) ?? body.model, usage: body.stream_options?.include_usage === true }
       }
-      const stream = (await ctx.json()).stream === true
-      attempt.path = adapter.chatPath(exchange.model!, stream)
-      attempt.body = exchange.sent
+      const { plan } = exchange
+      attempt.path = adapter.chatPath(plan.model, plan.body.stream === true)
+      attempt.body = exchange.sent!
       attempt.headers['content-type'] = 'application/json'
     } else {
       attempt.path = adapter.modelsPath(endpoint.kind === 'model' ? endpoint.id : undefined)
@@ -73,7 +74,7 @@ export function openaiClients(options: ResolvedTranslateOptions): ForwardPlugin 
     exchange.secret = adapter.credential(attempt, options)
   }
 
-  async function afterUpstream(ctx: ForwardContext, response: UpstreamResponse): Promise<void> {
+  function afterUpstream(ctx: ForwardContext, response: UpstreamResponse): void {
     const exchange = exchanges.get(ctx)
     if (!exchange) return
     const { endpoint } = exchange
@@ -83,9 +84,7 @@ export function openaiClients(options: ResolvedTranslateOptions): ForwardPlugin 
     }
     if (endpoint.kind === 'models') return mapJson(response, (text) => openaiModelList(adapter.name, JSON.parse(text)))
     if (endpoint.kind === 'model') return mapJson(response, (text) => openaiModel(adapter.name, JSON.parse(text)))
-    const body = await ctx.json()
-    // As OpenAI does: a usage chunk ends the stream when the body asks for one (the client, or tokenLimit, which hides it again).
-    const plan = { body, model: exchange.model!, usage: body.stream_options?.include_usage === true }
+    const plan = exchange.plan!
     const type = response.headers['content-type']
     if (typeof type === 'string' && type.startsWith('text/event-stream')) mapStream(response, adapter.stream(plan))
     else mapJson(response, (text) => adapter.completion(JSON.parse(text), plan))

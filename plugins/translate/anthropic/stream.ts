@@ -4,6 +4,8 @@ import { ANTHROPIC_ERROR_TYPES } from '../errors.ts'
 import type { StreamMapper } from '../stream-mapper.ts'
 import { finishReason, openaiUsage } from './response.ts'
 
+const PING = '{"type":"ping"}'
+const BLOCK_STOP = '{"type":"content_block_stop",'
 const TEXT_HEAD = '{"type":"content_block_delta","index":'
 const TEXT_MIDDLE = ',"delta":{"type":"text_delta","text":"'
 const TEXT_TAIL = '"}}'
@@ -55,6 +57,8 @@ export class AnthropicStream implements StreamMapper {
     if (this.#ended) return ''
     const text = textDelta(data)
     if (text !== undefined) return this.#out().contentLiteral(text)
+    // Events with no OpenAI counterpart, told from their text without a parse.
+    if (data === PING || data.startsWith(BLOCK_STOP)) return ''
     let event: any
     try {
       event = JSON.parse(data)
