@@ -58,6 +58,10 @@ class SSEMap implements BodyMap {
     }
     return out + this.mapper.end()
   }
+
+  fail(error: Error): string | undefined {
+    return this.mapper.fail?.(error)
+  }
 }
 
 /** Holds a whole (small) body and gives back what `map` makes of its text at the end. */

@@ -4,4 +4,6 @@ export interface StreamMapper {
   event(name: string | undefined, data: string): string
   /** The provider's stream ended: what is left to send. */
   end(): string
+  /** The provider's stream broke: what to send before the gateway's own error event (which is in OpenAI's shape). */
+  fail?(error: Error): string
 }

@@ -208,7 +208,15 @@ export class MappedBody implements DirectBody {
         sink.end()
       },
       error: (error) => {
-        if (!this.#failed) sink.error(error)
+        if (this.#failed) return
+        let out
+        try {
+          out = map.fail?.(error instanceof Error ? error : new Error(String(error)))
+        } catch {
+          // The gateway's own error event still ends the body.
+        }
+        if (out !== undefined && out.length > 0) sink.data(bytes(out))
+        sink.error(error)
       },
     })
   }

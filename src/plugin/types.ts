@@ -68,6 +68,11 @@ export interface BodyMap {
   write(chunk: Buffer): string | Buffer | undefined
   /** The body ended; returns what is left to send. A throw (here or in `write`) breaks the body as an upstream failure would. */
   end(): string | Buffer | undefined
+  /**
+   * The body broke (the upstream failed or went silent): returns what to send before the gateway's
+   * own SSE error event, e.g. an error event in the client's API's shape.
+   */
+  fail?(error: Error): string | Buffer | undefined
 }
 
 /** The upstream's answer, once its headers have arrived. */

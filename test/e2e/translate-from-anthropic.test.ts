@@ -112,6 +112,16 @@ describe('messages.stream', () => {
     expect(message.content[1]).toMatchObject({ text: expectedReply('why') })
   })
 
+  it("a stream the target cuts ends with Anthropic's error event, which the SDK throws", async () => {
+    const stream = client.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'cut' }] }, { headers: { 'x-mock-break-after': '5', 'x-mock-chunk-delay-ms': '2' } })
+    let text = ''
+    stream.on('text', (delta) => (text += delta))
+    const error = await stream.finalMessage().catch((e) => e)
+    expect(text.length).toBeGreaterThan(0)
+    expect(error).toBeInstanceOf(Anthropic.APIError)
+    expect(error.message).toContain("The upstream's stream broke")
+  })
+
   it("Anthropic's event order, no [DONE]", async () => {
     const response = await fetch(`${gw.url}/oai/v1/messages`, {
       method: 'POST', headers: { 'x-api-key': KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json', 'x-mock-chunks': '3' },

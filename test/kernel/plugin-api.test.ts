@@ -397,6 +397,19 @@ describe('the upstream body', () => {
     expect(events.at(-1).error.type).toBe('upstream_error')
   })
 
+  it("a map's fail() writes its own last event before the gateway's error event when the upstream breaks", async () => {
+    const mapped: ForwardPlugin = {
+      name: 'mapped',
+      afterUpstream: (_ctx, response) => response.mapBody!({ write: (chunk) => chunk, end: () => undefined, fail: (error) => `event: error\ndata: ${JSON.stringify({ broke: error.message.length > 0 })}\n\n` }),
+    }
+    const gw = await gateway([mapped])
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'x-mock-break-after': '3', 'x-mock-chunk-delay-ms': '2' }, body: JSON.stringify(chat('x', { stream: true })) })
+    const text = await res.text()
+    const events = text.trim().split(/\n\n+/)
+    expect(events.at(-2)).toBe('event: error\ndata: {"broke":true}')
+    expect(JSON.parse(events.at(-1)!.slice(6)).error.type).toBe('upstream_error')
+  })
+
   it('beforeUpstream can send another body (attempt.body): content-length follows, later hooks still see the client body', async () => {
     const bodies: unknown[] = []
     const rewrite: ForwardPlugin = {

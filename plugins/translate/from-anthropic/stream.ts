@@ -70,6 +70,13 @@ export class OpenAIStream implements StreamMapper {
     return event('error', { type: 'error', error: { type: 'api_error', message: 'The upstream stream ended before its last chunk' } })
   }
 
+  /** The target's stream broke: Anthropic's error event, which the Anthropic SDK throws. */
+  fail(error: Error): string {
+    if (this.#ended) return ''
+    this.#ended = true
+    return event('error', { type: 'error', error: { type: 'api_error', message: `The upstream's stream broke: ${error.message}` } })
+  }
+
   #start(chunk: any): string {
     if (this.#started) return ''
     this.#started = true
