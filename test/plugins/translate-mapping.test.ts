@@ -10,7 +10,7 @@ import { anthropicError, providerError } from '../../plugins/translate/errors.ts
 import { checkChatFields } from '../../plugins/translate/fields.ts'
 import { resolveTranslateOptions } from '../../plugins/translate/options.ts'
 import { geminiRequest, GEMINI_THINKING_BUDGETS } from '../../plugins/translate/gemini/request.ts'
-import { GEMINI_FINISH_REASONS, finishReason as geminiFinish, openaiUsage as geminiUsage } from '../../plugins/translate/gemini/response.ts'
+import { GEMINI_FINISH_REASONS, finishReason as geminiFinish, openaiCompletion as geminiCompletion, openaiUsage as geminiUsage } from '../../plugins/translate/gemini/response.ts'
 import { GeminiStream } from '../../plugins/translate/gemini/stream.ts'
 import { openaiRequest, reasoningEffort } from '../../plugins/translate/from-anthropic/request.ts'
 import { anthropicUsage, OPENAI_STOP_REASONS, stopReason } from '../../plugins/translate/from-anthropic/response.ts'
@@ -262,6 +262,12 @@ describe('Gemini', () => {
 
   it.each(Object.entries(GEMINI_FINISH_REASONS))('finishReason %s → %s', (reason, expected) => {
     expect(geminiFinish(reason, false)).toBe(expected)
+  })
+
+  it('a prompt Gemini blocked (no candidates, promptFeedback.blockReason) is an empty content_filter answer', () => {
+    const answer = geminiCompletion({ promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount: 4, totalTokenCount: 4 } }, 'g') as any
+    expect(answer.choices).toEqual([{ index: 0, message: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: 'content_filter' }])
+    expect(answer.usage).toMatchObject({ prompt_tokens: 4, completion_tokens: 0 })
   })
 
   it('STOP after a function call is tool_calls; SAFETY stays content_filter', () => {
