@@ -1,4 +1,5 @@
 import { defineForwardConfig } from 'openai-forward'
+import { translate } from 'openai-forward/plugins'
 import { accessLog } from './plugins/access-log.ts'
 
 // The playground forwards to the mock upstream that `npm run playground` starts on :9000,
@@ -15,6 +16,9 @@ export default defineForwardConfig({
     },
     anthropic: { path: '/anthropic', target: upstream, type: 'general', dialect: 'anthropic' },
     gemini: { path: '/gemini', target: upstream, type: 'general', dialect: 'gemini' },
+    // OpenAI clients answered by the mock's Anthropic and Gemini APIs, translated both ways.
+    claude: { path: '/claude', target: upstream, type: 'openai', plugins: [translate({ to: 'anthropic', models: { 'gpt-4o': 'claude-sonnet-4-5' } })] },
+    'gemini-openai': { path: '/gemini-openai', target: upstream, type: 'openai', plugins: [translate({ to: 'gemini', models: { 'gpt-4o': 'gemini-2.5-flash' } })] },
   },
   server: { port: 8000, host: '127.0.0.1' },
 })

@@ -201,7 +201,7 @@ function logRow(x) {
   const by = x.answeredBy && x.answeredBy !== 'cache' ? ` <span class="muted">${escapeHtml(x.answeredBy)}</span>` : ''
   row.innerHTML = [
     `<td>${fmtTime(x.time)}</td>`,
-    `<td>${escapeHtml(x.route)}</td>`,
+    `<td>${escapeHtml(x.route)}${x.provider && x.provider !== 'openai' ? ` <span class="muted">${escapeHtml(x.provider)}</span>` : ''}</td>`,
     `<td>${escapeHtml(x.model ?? '–')}${x.stream ? ' <span class="tag">stream</span>' : ''}</td>`,
     `<td>${escapeHtml(x.key ?? '–')}</td>`,
     `<td><span class="status ${statusClass(x)}">${x.outcome === 'aborted' ? 'aborted' : x.status}</span>${by}</td>`,
@@ -292,6 +292,7 @@ async function openExchange(id) {
   fact(facts, 'Status', `${x.status} · ${x.outcome}${x.answeredBy ? ` · answered by ${x.answeredBy}` : ''}`)
   fact(facts, 'When', new Date(x.time).toLocaleString())
   fact(facts, 'Model', x.model)
+  fact(facts, 'Provider', x.provider)
   fact(facts, 'Key', x.key)
   if (x.promptTokens !== undefined) fact(facts, 'Tokens', `${x.promptTokens} in → ${x.completionTokens} out${x.estimated ? ' (counted by the gateway)' : ''}`)
   if (x.costUsd !== undefined) fact(facts, 'Cost', x.costUsd === null ? 'unpriced: the model has no price (add it to the config\'s prices)' : `${fmtUsd(x.costUsd)}${x.estimated ? ' (estimated: usage counted by the gateway)' : ''}`)

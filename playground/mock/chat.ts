@@ -42,9 +42,12 @@ function compile(body: JsonObject, chunks: number): CompiledChat {
     const msg = (m ?? {}) as { role?: unknown; content?: unknown };
     const t = textOf(msg.content);
     chars += t.length;
-    if (msg.role === 'user') lastUser = t;
+    if (msg.role === 'user' || msg.role === 'tool') lastUser = t;
   }
-  const tool = pickOpenAITool(body.tools, body.tool_choice);
+  // After tool results the model answers in text (unless a tool is forced), as a real one would.
+  const last = messages[messages.length - 1] as { role?: unknown } | undefined;
+  const forced = body.tool_choice === 'required' || (typeof body.tool_choice === 'object' && body.tool_choice !== null);
+  const tool = last?.role === 'tool' && !forced ? null : pickOpenAITool(body.tools, body.tool_choice);
   const promptTokens = estimateTokens(chars) + 3 * messages.length + (tool ? estimateTokens(JSON.stringify(body.tools).length) : 0);
   const n = intOr(body.n, 1, 1, 128);
   const maxTokens = numOrNull(body.max_completion_tokens ?? body.max_tokens);

@@ -32,6 +32,9 @@ export function parseKnobs(h: IncomingHttpHeaders): Knobs {
     reset: flag(h, 'x-mock-reset'),
     stallMs: int(h, 'x-mock-stall-ms') ?? 0,
     gzip: flag(h, 'x-mock-gzip'),
+    streamError: typeof h['x-mock-stream-error'] === 'string' && h['x-mock-stream-error'] !== '' ? h['x-mock-stream-error'] : null,
+    cachedTokens: int(h, 'x-mock-cached-tokens') ?? 0,
+    finishReason: typeof h['x-mock-finish-reason'] === 'string' && h['x-mock-finish-reason'] !== '' ? h['x-mock-finish-reason'] : null,
   };
 }
 

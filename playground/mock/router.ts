@@ -1,11 +1,12 @@
+import type { IncomingHttpHeaders } from 'node:http';
 // Route table: method + path → handler, dialect (family) and name.
-import { messages } from './anthropic.ts';
+import { anthropicModel, anthropicModels, messages } from './anthropic.ts';
 import { speech, transcriptions } from './audio.ts';
 import { chatCompletions } from './chat.ts';
 import type { Ctx } from './context.ts';
 import { echo, health, listRecords } from './echo.ts';
 import { cancelBatch, createBatch, deleteFile, fileContent, getBatch, getFile, listBatches, listFiles, uploadFile } from './files.ts';
-import { gemini } from './gemini.ts';
+import { gemini, geminiModel, geminiModels } from './gemini.ts';
 import { imageGenerations, mockImage } from './images.ts';
 import { completions, embeddings, getModel, listModels, moderations } from './openai.ts';
 import { responses } from './responses.ts';
@@ -44,6 +45,7 @@ on('GET', '/v1/files', 'files.list', 'openai', listFiles);
 on('POST', '/v1/batches', 'batches.create', 'openai', createBatch);
 on('GET', '/v1/batches', 'batches.list', 'openai', listBatches);
 on('POST', '/v1/messages', 'anthropic.messages', 'anthropic', messages);
+on('GET', '/v1beta/models', 'gemini.models.list', 'gemini', geminiModels);
 on('GET', '/__mock/health', 'mock.health', 'none', health);
 on('GET', '/__mock/requests', 'mock.requests', 'none', listRecords);
 on('POST', '/__mock/reset', 'mock.reset', 'none', (ctx) => {
@@ -58,11 +60,21 @@ onRe('GET', /^\/v1\/files\/([^/]+)\/content$/, 'files.content', 'openai', fileCo
 onRe('GET', /^\/v1\/batches\/([^/]+)$/, 'batches.retrieve', 'openai', getBatch);
 onRe('POST', /^\/v1\/batches\/([^/]+)\/cancel$/, 'batches.cancel', 'openai', cancelBatch);
 onRe('POST', /^\/v1(?:beta)?\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens|embedContent)$/, 'gemini', 'gemini', gemini);
+onRe('GET', /^\/v1beta\/models\/([^/:]+)$/, 'gemini.models.retrieve', 'gemini', geminiModel);
 onRe('GET', /^\/mock-images\/([^/]+)$/, 'mock.image', 'none', mockImage);
 onRe('*', /^\/v1\/echo-headers$/, 'echo', 'none', echo);
 onRe('*', /^\/(?:v1\/)?echo(?:\/.*)?$/, 'echo', 'none', echo);
 
-export function matchRoute(method: string, path: string): { route: Route; params: string[] } | null {
+// Anthropic's model list shares OpenAI's path; Anthropic clients always send `anthropic-version`.
+const anthropicList: Route = { name: 'anthropic.models.list', family: 'anthropic', handler: anthropicModels };
+const anthropicOne: Route = { name: 'anthropic.models.retrieve', family: 'anthropic', handler: anthropicModel };
+
+export function matchRoute(method: string, path: string, headers: IncomingHttpHeaders = {}): { route: Route; params: string[] } | null {
+  if (method === 'GET' && headers['anthropic-version'] !== undefined) {
+    if (path === '/v1/models') return { route: anthropicList, params: [] };
+    const one = /^\/v1\/models\/([^/]+)$/.exec(path);
+    if (one) return { route: anthropicOne, params: [one[1]] };
+  }
   const r = exact.get(`${method} ${path}`);
   if (r) return { route: r, params: [] };
   for (const p of patterns) {

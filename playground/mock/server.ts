@@ -21,6 +21,8 @@ export { expectedReply, DEFAULT_CHUNKS } from './content.ts';
 export { embeddingVector } from './embeddings.ts';
 export { PNG_1X1 } from './images.ts';
 export { MODELS } from './openai.ts';
+export { ANTHROPIC_MODELS } from './anthropic.ts';
+export { GEMINI_MODELS } from './gemini.ts';
 
 const EMPTY = Buffer.alloc(0);
 const EMPTY_SHA = sha256Hex(EMPTY);
@@ -101,7 +103,7 @@ function handle(state: MockState, req: IncomingMessage, res: ServerResponse): vo
 }
 
 async function run(ctx: Ctx): Promise<void> {
-  const m = matchRoute(ctx.method, ctx.path);
+  const m = matchRoute(ctx.method, ctx.path, ctx.req.headers);
   if (m) {
     ctx.family = m.route.family;
     ctx.params = m.params;

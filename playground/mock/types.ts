@@ -91,6 +91,12 @@ export interface Knobs {
   reset: boolean;
   stallMs: number;
   gzip: boolean;
+  /** x-mock-stream-error: an Anthropic stream sends this error type as an `error` event after its first delta. */
+  streamError: string | null;
+  /** x-mock-cached-tokens: N prompt tokens reported as read from the provider's prompt cache. */
+  cachedTokens: number;
+  /** x-mock-finish-reason: the finishReason every Gemini candidate ends with (e.g. SAFETY). */
+  finishReason: string | null;
 }
 
 export interface StoredFile {

@@ -73,6 +73,7 @@ export function buildRecord(ctx: ForwardContext, result: ForwardResult, kind: Ch
     error: errorOf(result),
     cacheHit: result.answeredBy === 'cache',
     answeredBy: result.answeredBy ?? null,
+    provider: ctx.provider ?? null,
     attempts: result.attempts,
     target: safeTarget(result.target),
     firstTokenMs: result.timings.firstByteMs === undefined ? null : round(result.timings.firstByteMs),

@@ -58,6 +58,8 @@ export interface ChatLogRecord {
   cacheHit: boolean
   /** The plugin that answered instead of the upstream (`cache`, `keys`, `rateLimit`, …). */
   answeredBy: string | null
+  /** The API behind the route (`openai`, `anthropic`, `gemini`; the one `translate` sends to), when known. */
+  provider: string | null
   /** Upstream attempts made (more than 1 when retried; 0 when a plugin answered). */
   attempts: number
   /** The upstream base URL of the last attempt, without credentials or query. */

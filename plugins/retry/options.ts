@@ -6,7 +6,7 @@ export type { Duration } from '../../src/index.ts'
 export interface RetryOptions {
   /** Most upstream attempts per request, the first one included (1 turns retrying off). Default 3. */
   attempts?: number
-  /** Upstream statuses that are retried. Default `[429, 500, 502, 503, 504]`. */
+  /** Upstream statuses that are retried. Default `[429, 500, 502, 503, 504, 529]` (529: Anthropic's `overloaded_error`). */
   statuses?: readonly number[]
   /**
    * Exponential backoff with full jitter: before retry n the plugin waits a random time between 0
@@ -70,7 +70,7 @@ export function resolveRetryOptions(options: RetryOptions = {}): RetrySettings {
   const attempts = options.attempts ?? 3
   assertConfig(Number.isInteger(attempts) && attempts >= 1, `${FIELD}.attempts`, `must be an integer ≥ 1, got ${JSON.stringify(attempts)}`)
 
-  const statuses = options.statuses ?? [429, 500, 502, 503, 504]
+  const statuses = options.statuses ?? [429, 500, 502, 503, 504, 529]
   assertConfig(Array.isArray(statuses), `${FIELD}.statuses`, 'must be a list of HTTP statuses, like [429, 503]')
   for (const status of statuses) {
     assertConfig(Number.isInteger(status) && status >= 100 && status <= 599, `${FIELD}.statuses`, `${JSON.stringify(status)} is not an HTTP status (an integer from 100 to 599)`)

@@ -16,6 +16,8 @@ export interface ExchangeSummary {
   outcome: Outcome
   /** The plugin that answered instead of the upstream (`cache`, `rateLimit`, …). */
   answeredBy: string | undefined
+  /** The API that answered (`ctx.provider`: `openai`, `anthropic`, `gemini`, …), when known. */
+  provider: string | undefined
   /** `hit` / `miss` when the cache plugin looked the request up. */
   cache: 'hit' | 'miss' | undefined
   stream: boolean
@@ -126,6 +128,7 @@ export function describeExchange(ctx: ForwardContext, result: ForwardResult): Ex
     status: result.status,
     outcome: result.outcome,
     answeredBy: result.answeredBy,
+    provider: ctx.provider,
     cache: cacheVerdict(ctx, result),
     stream: result.stream,
     promptTokens: usage?.promptTokens,

@@ -44,6 +44,7 @@ export class RequestContext implements ForwardContext {
   readonly hasJsonBody: boolean
   clientIp: string
   caller: CallerIdentity | undefined = undefined
+  provider: string | undefined
   readonly responseHeaders: Record<string, string> = {}
   readonly state: Record<string, unknown> = {}
   /** The body's bytes once read whole, else undefined (not read, or piped upstream as a stream). */
@@ -68,6 +69,7 @@ export class RequestContext implements ForwardContext {
     this.method = req.method ?? 'GET'
     this.remoteAddress = req.socket.remoteAddress ?? ''
     this.clientIp = this.remoteAddress
+    this.provider = route.type === 'openai' ? 'openai' : route.dialect
     const type = req.headers['content-type']
     this.hasJsonBody = type !== undefined && type.includes('json')
   }

@@ -150,12 +150,15 @@ class Exchange {
         path: ctx.upstreamPath,
         // Hooks may change an attempt's headers; each attempt starts from the client's.
         headers: pipeline.beforeUpstream.length > 0 ? { ...headers } : headers,
+        body,
       }
       for (const plugin of pipeline.beforeUpstream) await plugin.beforeUpstream!(ctx, attempt)
+      // A hook rewrote the body (another API's request): its length is the new one's.
+      if (attempt.body !== body && (typeof attempt.body === 'string' || Buffer.isBuffer(attempt.body))) attempt.headers['content-length'] = String(Buffer.byteLength(attempt.body))
       this.#lastTarget = attempt.target
       let raw
       try {
-        raw = await sendUpstream(route, { method: ctx.method, url: attempt.target + attempt.path, headers: attempt.headers, body, signal: this.#abort })
+        raw = await sendUpstream(route, { method: ctx.method, url: attempt.target + attempt.path, headers: attempt.headers, body: attempt.body, signal: this.#abort })
       } catch (error) {
         // Hooks see one error type with stable codes (upstream_unreachable, upstream_headers_timeout, …).
         if (this.#abort.aborted) throw error

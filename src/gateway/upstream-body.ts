@@ -1,5 +1,5 @@
-import { Readable } from 'node:stream'
-import type { UpstreamAttempt, UpstreamResponse } from '../plugin/types.ts'
+import { Readable, Transform } from 'node:stream'
+import type { BodyMap, UpstreamAttempt, UpstreamResponse } from '../plugin/types.ts'
 
 /** Where the relay takes a body's chunks: what `pipe()` would do, as three plain calls. */
 export interface BodySink {
@@ -23,6 +23,31 @@ export interface BodySource {
 
 function noop(): void {}
 
+/** A body the relay reads without a stream, which a hook may still take as one (`readable`). */
+export interface DirectBody extends BodySource {
+  /** A hook took the body as a stream: the relay must read `readable` instead. */
+  readonly materialised: boolean
+  /** The body as a Readable, made on first use. */
+  readonly readable: Readable
+  /** Stops the body at its source (the upstream call is aborted when still running). */
+  destroy(reason?: unknown): void
+}
+
+/** A Readable fed by `source`: what a hook gets when it reads a direct body as a stream. */
+function readableOf(source: DirectBody): Readable {
+  const readable = new DirectReadable(source)
+  // As undici's own body had from us: a body that breaks while no one listens must not end the process.
+  readable.on('error', noop)
+  source.start({
+    data: (chunk) => {
+      if (!readable.push(chunk)) source.pause()
+    },
+    end: () => readable.push(null),
+    error: (error) => readable.destroy(error instanceof Error ? error : new Error(String(error))),
+  })
+  return readable
+}
+
 /** Chunks held while no reader is attached, before undici is asked to stop reading the socket. */
 const HELD_BYTES = 64 * 1024
 
@@ -32,7 +57,7 @@ const HELD_BYTES = 64 * 1024
  * (its construction, `push`, `'data'` events, the end and close machinery), so one is made only when
  * a plugin asks for `response.body` (`readable`), and the relay then reads that.
  */
-export class UpstreamBody implements BodySource {
+export class UpstreamBody implements DirectBody {
   #held: Buffer[] = []
   #heldBytes = 0
   #ended = false
@@ -40,7 +65,7 @@ export class UpstreamBody implements BodySource {
   #sink: BodySink | undefined
   #stopped = false
   #paused = false
-  #readable: UpstreamReadable | undefined
+  #readable: Readable | undefined
   /** undici's: call when reading may go on after `push` returned false. */
   #resumeUpstream: () => void
   /** undici's: aborts the upstream call. */
@@ -58,20 +83,7 @@ export class UpstreamBody implements BodySource {
 
   /** The body as a Readable, made on first use; chunks already held come first. */
   get readable(): Readable {
-    if (!this.#readable) {
-      const readable = new UpstreamReadable(this)
-      this.#readable = readable
-      // As undici's own body had from us: a body that breaks while no one listens must not end the process.
-      readable.on('error', noop)
-      this.start({
-        data: (chunk) => {
-          if (!readable.push(chunk)) this.pause()
-        },
-        end: () => readable.push(null),
-        error: (error) => readable.destroy(error instanceof Error ? error : new Error(String(error))),
-      })
-    }
-    return this.#readable
+    return (this.#readable ??= readableOf(this))
   }
 
   // -- undici's side
@@ -143,12 +155,118 @@ export class UpstreamBody implements BodySource {
   }
 }
 
+function bytes(out: string | Buffer): Buffer {
+  return typeof out === 'string' ? Buffer.from(out) : out
+}
+
+/**
+ * A direct body seen through a hook's `BodyMap` (`response.mapBody`): each chunk is mapped in the
+ * relay's own pass as it comes, with no stream on either side. A map that throws breaks the body
+ * as an upstream failure would.
+ */
+export class MappedBody implements DirectBody {
+  #readable: Readable | undefined
+  #failed = false
+
+  constructor(private readonly source: DirectBody, private readonly map: BodyMap) {}
+
+  get materialised(): boolean {
+    return this.#readable !== undefined
+  }
+
+  get readable(): Readable {
+    return (this.#readable ??= readableOf(this))
+  }
+
+  start(sink: BodySink): void {
+    const { map } = this
+    const fail = (error: unknown) => {
+      this.#failed = true
+      this.source.stop()
+      sink.error(error)
+    }
+    this.source.start({
+      data: (chunk) => {
+        if (this.#failed) return
+        let out
+        try {
+          out = map.write(chunk)
+        } catch (error) {
+          return fail(error)
+        }
+        if (out !== undefined && out.length > 0) sink.data(bytes(out))
+      },
+      end: () => {
+        if (this.#failed) return
+        let out
+        try {
+          out = map.end()
+        } catch (error) {
+          return fail(error)
+        }
+        if (out !== undefined && out.length > 0) sink.data(bytes(out))
+        sink.end()
+      },
+      error: (error) => {
+        if (this.#failed) return
+        let out
+        try {
+          out = map.fail?.(error instanceof Error ? error : new Error(String(error)))
+        } catch {
+          // The gateway's own error event still ends the body.
+        }
+        if (out !== undefined && out.length > 0) sink.data(bytes(out))
+        sink.error(error)
+      },
+    })
+  }
+
+  pause(): void {
+    this.source.pause()
+  }
+
+  resume(): void {
+    this.source.resume()
+  }
+
+  stop(): void {
+    this.source.stop()
+  }
+
+  destroy(reason?: unknown): void {
+    this.source.destroy(reason)
+  }
+}
+
+/** `map` over a body that is already a stream: the same mapping, as a Transform. */
+function mappedStream(body: Readable, map: BodyMap): Readable {
+  const mapped = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      try {
+        callback(null, map.write(chunk))
+      } catch (error) {
+        callback(error as Error)
+      }
+    },
+    flush(callback) {
+      try {
+        callback(null, map.end())
+      } catch (error) {
+        callback(error as Error)
+      }
+    },
+  })
+  body.once('error', (error) => mapped.destroy(error))
+  mapped.once('close', () => body.destroy())
+  return body.pipe(mapped)
+}
+
 /**
  * The stream a plugin gets as `response.body`. Like undici's own body it has `dump()`: read and
  * drop a small rest so the connection can serve another request, instead of closing it.
  */
-class UpstreamReadable extends Readable {
-  constructor(private readonly body: UpstreamBody) {
+class DirectReadable extends Readable {
+  constructor(private readonly body: DirectBody) {
     super()
   }
 
@@ -217,6 +335,7 @@ export class ReadableSource implements BodySource {
  */
 export class FetchedResponse implements UpstreamResponse {
   #replaced: Readable | undefined
+  #mapped: MappedBody | undefined
 
   constructor(
     public status: number,
@@ -226,15 +345,24 @@ export class FetchedResponse implements UpstreamResponse {
   ) {}
 
   get body(): Readable {
-    return this.#replaced ?? this.upstream.readable
+    return this.#replaced ?? (this.#mapped ?? this.upstream).readable
   }
 
   set body(body: Readable) {
     this.#replaced = body
   }
 
-  /** The upstream body, when no hook took it as a stream or replaced it. */
-  get direct(): UpstreamBody | undefined {
-    return this.#replaced === undefined && !this.upstream.materialised ? this.upstream : undefined
+  mapBody(map: BodyMap): void {
+    const current = this.direct
+    // A body no hook has taken as a stream is mapped in the relay's pass; else as a stream.
+    if (current) this.#mapped = new MappedBody(current, map)
+    else this.#replaced = mappedStream(this.body, map)
+  }
+
+  /** The upstream body (mapped, when a hook mapped it), when no hook took it as a stream or replaced it. */
+  get direct(): DirectBody | undefined {
+    if (this.#replaced !== undefined) return undefined
+    const body = this.#mapped ?? this.upstream
+    return body.materialised ? undefined : body
   }
 }

@@ -172,7 +172,7 @@ export class WebSocketForwarder {
     const headers = outgoingHeaders(req.headers)
     for (const name of HANDSHAKE_HEADERS) delete headers[name]
     const offered = listOf(req.headers['sec-websocket-protocol'])
-    const attempt: UpstreamAttempt = { number: ++attempts, target: pickTarget(route, 1, undefined), path: upstreamPath, headers }
+    const attempt: UpstreamAttempt = { number: ++attempts, target: pickTarget(route, 1, undefined), path: upstreamPath, headers, body: null }
     if (offered.length > 0) headers['sec-websocket-protocol'] = offered.join(', ')
     try {
       for (const plugin of pipeline.beforeUpstream) await plugin.beforeUpstream!(ctx, attempt)

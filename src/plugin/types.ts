@@ -52,6 +52,30 @@ export interface UpstreamAttempt {
   path: string
   /** Outgoing headers (lowercase names). Plugins may set, change or delete entries. */
   headers: Record<string, string | string[] | undefined>
+  /**
+   * The body this attempt sends: the client's (with the `onRequest` hooks' changes), or `null`
+   * without one. A hook may set a string or Buffer in its place, e.g. the request rewritten for
+   * another API from `await ctx.json()` (which every later hook and `onResponse` still see as the
+   * client sent it); `content-length` is then set to match. A stream (a large upload piped through)
+   * is sent as it is.
+   */
+  body: string | Buffer | import('node:stream').Readable | null
+}
+
+/**
+ * Maps a response body chunk by chunk (`response.mapBody`), e.g. another API's stream into the
+ * client's. Runs in the gateway's own pass over the body, as each chunk comes: no stream is made.
+ */
+export interface BodyMap {
+  /** The next chunk as it came; returns what to send in its place (nothing, or '', when nothing yet). */
+  write(chunk: Buffer): string | Buffer | undefined
+  /** The body ended; returns what is left to send. A throw (here or in `write`) breaks the body as an upstream failure would. */
+  end(): string | Buffer | undefined
+  /**
+   * The body broke (the upstream failed or went silent): returns what to send before the gateway's
+   * own SSE error event, e.g. an error event in the client's API's shape.
+   */
+  fail?(error: Error): string | Buffer | undefined
 }
 
 /** The upstream's answer, once its headers have arrived. */
@@ -66,6 +90,13 @@ export interface UpstreamResponse {
   body: import('node:stream').Readable
   /** The attempt that produced this response. */
   attempt: UpstreamAttempt
+  /**
+   * Maps the body chunk by chunk from here on (set `headers` to match, e.g. drop `content-length`):
+   * the client, `onChunk`, `onResponse` and a later reader of `body` all get the mapped body. Cheaper
+   * than setting a Transform as `body`: no stream is made unless a hook reads `body`. The gateway's
+   * responses (what `afterUpstream` gets) always have it; one a plugin made may not.
+   */
+  mapBody?(map: BodyMap): void
 }
 
 /** Status and headers of the response about to be streamed to the client. */
@@ -102,6 +133,12 @@ export interface ForwardContext {
   clientIp: string
   /** Set by an auth plugin. */
   caller: CallerIdentity | undefined
+  /**
+   * The API that answers this request, as logs and the dashboard name it: `openai` on `openai`
+   * routes, the dialect (`anthropic`, `gemini`) on `general` routes that have one. A plugin that
+   * sends the request to another API (`translate`) sets it.
+   */
+  provider: string | undefined
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal
   /** Request start, in `performance.now()` milliseconds. */

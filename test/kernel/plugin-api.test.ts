@@ -346,6 +346,92 @@ describe('the upstream body', () => {
     expect(text).toBe(text.toUpperCase())
   })
 
+  it('mapBody maps the body chunk by chunk: the client, onChunk and onResponse see the mapped body', async () => {
+    const seen: string[] = []
+    const upper: ForwardPlugin = {
+      name: 'upper',
+      afterUpstream(_ctx, response) {
+        delete response.headers['content-length']
+        response.mapBody!({ write: (chunk) => String(chunk).toUpperCase(), end: () => ': MAPPED\n\n' })
+      },
+      onChunk: (_ctx, event) => void seen.push(event.raw),
+    }
+    const rec = recorder()
+    const gw = await gateway([upper, rec])
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify(chat('loud words', { stream: true })) })
+    const text = await res.text()
+    expect(text).toContain(`"CONTENT":"${expectedReply('loud words').toUpperCase().split(' ')[0]}`)
+    expect(text.endsWith('DATA: [DONE]\n\n: MAPPED\n\n')).toBe(true)
+    expect(seen.join('')).toBe(text)
+    await until(() => rec.results.length === 1)
+    expect(rec.results[0].text()).toBe(text)
+  })
+
+  it('a body mapped with mapBody and then read as a stream by an outer hook is the mapped body', async () => {
+    const reader: ForwardPlugin = {
+      name: 'reader',
+      async wrapUpstream(_ctx, call) {
+        const response = await call()
+        let text = ''
+        for await (const chunk of response.body) text += chunk
+        return { ...response, headers: { 'content-type': 'application/json' }, body: Readable.from([JSON.stringify({ read: text })]) }
+      },
+    }
+    const mapper: ForwardPlugin = { name: 'mapper', afterUpstream: (_ctx, response) => response.mapBody!({ write: () => undefined, end: () => '"whole"' }) }
+    const gw = await gateway([reader, mapper])
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify(chat('x')) })
+    expect(await res.json()).toEqual({ read: '"whole"' })
+  })
+
+  it('a map that throws breaks the body like an upstream failure: a stream ends with the error event', async () => {
+    const broken: ForwardPlugin = {
+      name: 'broken',
+      afterUpstream(_ctx, response) {
+        let n = 0
+        response.mapBody!({ write: (chunk) => { if (++n > 1) throw new Error('map failed'); return chunk }, end: () => undefined })
+      },
+    }
+    const gw = await gateway([broken])
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'x-mock-chunk-delay-ms': '2' }, body: JSON.stringify(chat('x', { stream: true })) })
+    const events = sseData(await res.text())
+    expect(events.at(-1).error.type).toBe('upstream_error')
+  })
+
+  it("a map's fail() writes its own last event before the gateway's error event when the upstream breaks", async () => {
+    const mapped: ForwardPlugin = {
+      name: 'mapped',
+      afterUpstream: (_ctx, response) => response.mapBody!({ write: (chunk) => chunk, end: () => undefined, fail: (error) => `event: error\ndata: ${JSON.stringify({ broke: error.message.length > 0 })}\n\n` }),
+    }
+    const gw = await gateway([mapped])
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'x-mock-break-after': '3', 'x-mock-chunk-delay-ms': '2' }, body: JSON.stringify(chat('x', { stream: true })) })
+    const text = await res.text()
+    const events = text.trim().split(/\n\n+/)
+    expect(events.at(-2)).toBe('event: error\ndata: {"broke":true}')
+    expect(JSON.parse(events.at(-1)!.slice(6)).error.type).toBe('upstream_error')
+  })
+
+  it('beforeUpstream can send another body (attempt.body): content-length follows, later hooks still see the client body', async () => {
+    const bodies: unknown[] = []
+    const rewrite: ForwardPlugin = {
+      name: 'rewrite',
+      async onRequest(ctx) {
+        await ctx.json()
+      },
+      async beforeUpstream(ctx, attempt) {
+        const body = await ctx.json()
+        attempt.body = JSON.stringify({ ...body, messages: [{ role: 'user', content: 'rewritten ✓' }] })
+      },
+      onResponse: (_ctx, result) => void bodies.push(result.request),
+    }
+    const gw = await gateway([rewrite])
+    const answer = await sdk(gw.url).chat.completions.create(chat('original'))
+    expect(answer.choices[0].message.content).toBe(expectedReply('rewritten ✓'))
+    const record = lastRecord(mock)
+    expect(record.headers['content-length']).toBe(String(record.body.length))
+    await until(() => bodies.length === 1)
+    expect(bodies[0]).toMatchObject({ messages: [{ role: 'user', content: 'original' }] })
+  })
+
   it('a hook that reads the body itself and answers with its own response frees the upstream connection', async () => {
     const peek: ForwardPlugin = {
       name: 'peek',

@@ -83,7 +83,7 @@ describe('chatLog in a real process', () => {
       answer: { id: 'chatcmpl-1', choices: [{ index: 0, role: 'assistant', content: 'Logs are lines. '.repeat(50), reasoning: '', toolCalls: [], finishReason: 'stop' }] },
       usage: { promptTokens: 300, completionTokens: 200, totalTokens: 500, estimated: false },
       cost: { usd: 0.00275, model: 'gpt-4o', estimated: false, unpriced: false },
-      status: 200, outcome: 'complete', error: null, cacheHit: false, answeredBy: null, attempts: 1, target: 'https://api.openai.com', firstTokenMs: 120, totalMs: 900,
+      status: 200, outcome: 'complete', error: null, cacheHit: false, answeredBy: null, provider: 'openai', attempts: 1, target: 'https://api.openai.com', firstTokenMs: 120, totalMs: 900,
     }
     const line = `${JSON.stringify(record)}\n`
     const perBlock = Math.floor((1024 * 1024) / Buffer.byteLength(line))

@@ -64,7 +64,7 @@ describe('chatLog: chat completions', () => {
     expect(Date.now() - Date.parse(record.time)).toBeLessThan(60_000)
     expect(record).toMatchObject({
       route: 'openai', kind: 'chat', method: 'POST', path: '/v1/chat/completions', ip: '127.0.0.1', caller: null,
-      model: 'gpt-4o', stream: false, status: 200, outcome: 'complete', error: null, cacheHit: false, answeredBy: null,
+      model: 'gpt-4o', stream: false, status: 200, outcome: 'complete', error: null, cacheHit: false, answeredBy: null, provider: 'openai',
       attempts: 1, target: mock.url,
     })
     expect(record.request).toEqual({ model: 'gpt-4o', messages, temperature: 0.3 })

@@ -19,7 +19,7 @@ describe('retry options', () => {
   it('loads with no options and describes its defaults', () => {
     const plugin = retry()
     expect(plugin.name).toBe('retry')
-    expect(plugin.describe?.()).toBe('3 attempts on 429/500/502/503/504 and connection errors, breaker after 5 failures for 30000 ms')
+    expect(plugin.describe?.()).toBe('3 attempts on 429/500/502/503/504/529 and connection errors, breaker after 5 failures for 30000 ms')
   })
 
   it.each([

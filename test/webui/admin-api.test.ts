@@ -2,6 +2,7 @@
 // stream's token, the config endpoints when editing is off, and the monitor's transparency.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startMockUpstream, type MockUpstream } from '../../playground/mock/server.ts'
+import { translate } from '../../plugins/index.ts'
 import { TOKEN, namer, startDashboard, until, type Dashboard } from './helpers.ts'
 
 let mock: MockUpstream
@@ -9,7 +10,10 @@ let dash: Dashboard
 
 beforeAll(async () => {
   mock = await startMockUpstream({ port: 0 })
-  dash = await startDashboard({ openai: { path: '/', target: mock.url, type: 'openai' } }, { plugins: [namer] })
+  dash = await startDashboard({
+    openai: { path: '/', target: mock.url, type: 'openai' },
+    claude: { path: '/claude', target: mock.url, type: 'openai', plugins: [translate({ to: 'anthropic' })] },
+  }, { plugins: [namer] })
 })
 afterAll(async () => {
   await dash?.stop()
@@ -33,6 +37,21 @@ describe('admin API', () => {
     expect(everything).not.toContain('sk-secret-upstream-key')
     expect(everything).not.toContain('sk-in-query')
     expect((await dash.get('/api/exchanges/no-such-id')).status).toBe(404)
+  })
+
+  it('says which provider answered: openai on an openai route, anthropic through translate, with the translated answer', async () => {
+    const plain = await post('/v1/chat/completions', JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'plain' }] }))
+    const translated = await post('/claude/v1/chat/completions', JSON.stringify({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'via claude' }], stream: true, stream_options: { include_usage: true } }))
+    await translated.text()
+    const [plainId, translatedId] = [plain.headers.get('x-aifd-request-id')!, translated.headers.get('x-aifd-request-id')!]
+    await until(() => dash.hub.exchanges.get(plainId) !== undefined && dash.hub.exchanges.get(translatedId) !== undefined)
+    expect((await (await dash.get(`/api/exchanges/${plainId}`)).json()).provider).toBe('openai')
+    const detail = await (await dash.get(`/api/exchanges/${translatedId}`)).json()
+    expect(detail).toMatchObject({ route: 'claude', provider: 'anthropic', stream: true, estimated: false })
+    expect(detail.answer.choices[0]).toMatchObject({ content: expect.stringContaining('via claude'), finishReason: 'stop' })
+    expect(detail.promptTokens).toBeGreaterThan(0)
+    const listed = (await (await dash.get('/api/exchanges')).json()) as any
+    expect(JSON.stringify(listed)).toContain('"provider":"anthropic"')
   })
 
   it('forwards a body that is not JSON unchanged, as without the dashboard', async () => {

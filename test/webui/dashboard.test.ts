@@ -146,6 +146,7 @@ describe('dashboard', () => {
     await page.locator('#log tbody tr', { hasText: 'alice' }).click()
     const dialog = page.locator('#exchange')
     await dialog.waitFor()
+    expect(await dialog.locator('#ex-facts').innerText()).toMatch(/Provider\s+openai/)
     const conversation = dialog.locator('#ex-conversation')
     expect(await conversation.locator('.msg.user strong').innerText()).toBe('dashboard')
     // The HTML in the message is shown as text, never run.
