@@ -55,7 +55,7 @@ export default defineForwardConfig({
         body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'from the package' }] }),
       })
       expect(res.status).toBe(200)
-      expect(res.headers.get('x-from-package')).toBe('8')
+      expect(res.headers.get('x-from-package')).toBe('9')
       expect((await res.json()).choices[0].message.content).toContain('from the package')
     } finally {
       expect(await gw.stop()).toBe(0)
