@@ -7,6 +7,7 @@ import type {
 
 const DEFAULT_TARGET = 'https://api.openai.com'
 const DEFAULT_BODY_LIMIT = 100 * 1024 ** 2
+const DEFAULT_BODY_TIMEOUT = 30_000
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const
 
 /** The routes used when a config declares none: the original's default. */
@@ -83,7 +84,7 @@ function targets(value: unknown, field: string): ResolvedTarget[] {
   })
 }
 
-function route(name: string, value: unknown, defaults: { bodyLimit: number; proxy: string | undefined }): ResolvedRoute {
+function route(name: string, value: unknown, defaults: { bodyLimit: number; bodyTimeout: number; proxy: string | undefined }): ResolvedRoute {
   const field = `routes.${name}`
   if (!isObject(value)) throw new ConfigError(field, 'must be an object with path and target')
   const type = value.type ?? 'openai'
@@ -110,6 +111,7 @@ function route(name: string, value: unknown, defaults: { bodyLimit: number; prox
     },
     proxy,
     bodyLimit: size(value.bodyLimit, `${field}.bodyLimit`, defaults.bodyLimit),
+    bodyTimeout: duration(value.bodyTimeout, `${field}.bodyTimeout`, defaults.bodyTimeout),
   }
 }
 
@@ -175,10 +177,11 @@ export function resolveConfig(input: unknown, configFile?: string): ResolvedConf
     if (!isObject(input)) throw new ConfigError('(root)', 'the config must export an object (use defineForwardConfig)')
     const config = input as ForwardConfig & Record<string, unknown>
     const bodyLimit = size(config.bodyLimit, 'bodyLimit', DEFAULT_BODY_LIMIT)
+    const bodyTimeout = duration(config.bodyTimeout, 'bodyTimeout', DEFAULT_BODY_TIMEOUT)
     const proxy = config.proxy === undefined ? undefined : httpUrl(config.proxy, 'proxy').href
     const routesInput = config.routes === undefined || (isObject(config.routes) && Object.keys(config.routes).length === 0) ? DEFAULT_ROUTES : config.routes
     if (!isObject(routesInput)) throw new ConfigError('routes', 'must be an object of named routes, e.g. { openai: { path: "/", target: "https://api.openai.com" } }')
-    const routes = Object.entries(routesInput).map(([name, value]) => route(name, value, { bodyLimit, proxy }))
+    const routes = Object.entries(routesInput).map(([name, value]) => route(name, value, { bodyLimit, bodyTimeout, proxy }))
     const seen = new Map<string, string>()
     for (const r of routes) {
       const other = seen.get(r.prefix)

@@ -4,26 +4,37 @@ import type { ConsolaInstance } from 'consola'
 import type { ResolvedRoute } from '../config/types.ts'
 import type { CallerIdentity, ForwardContext } from '../plugin/types.ts'
 import type { RequestAbort } from './abort.ts'
+import { watchBodyIdle } from './body-timeout.ts'
 import { ForwardError } from './errors.ts'
 import { appendFields } from './json-fields.ts'
 
-/** Reads a whole request body, refusing more than `limit` bytes. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/** Reads a whole request body, refusing more than `limit` bytes; gives up when the request is aborted (the body timeout). */
+function readBody(req: IncomingMessage, route: ResolvedRoute, abort: RequestAbort): Promise<Buffer> {
+  const limit = route.bodyLimit
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
+    const stop = (error: unknown) => {
+      req.removeAllListeners('data')
+      abort.off('abort', onAbort)
+      reject(error)
+    }
+    const onAbort = () => stop(abort.reason)
     req.on('data', (chunk: Buffer) => {
       size += chunk.length
       if (size > limit) {
-        req.removeAllListeners('data')
-        req.resume()
-        reject(tooLarge(limit))
+        stop(tooLarge(limit))
         return
       }
       chunks.push(chunk)
     })
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)))
-    req.once('error', reject)
+    req.once('end', () => {
+      abort.off('abort', onAbort)
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks))
+    })
+    req.once('error', stop)
+    abort.once('abort', onAbort)
+    watchBodyIdle(req, route.bodyTimeout, abort)
   })
 }
 
@@ -85,7 +96,7 @@ export class RequestContext implements ForwardContext {
 
   /** Reads the whole body (once), whatever its type. */
   async readBytes(): Promise<Buffer> {
-    this.#reading ??= readBody(this.req, this.route.bodyLimit).then((bytes) => (this.bodyBytes = bytes))
+    this.#reading ??= readBody(this.req, this.route, this.abort).then((bytes) => (this.bodyBytes = bytes))
     return this.bodyBytes ?? (await this.#reading)
   }
 
