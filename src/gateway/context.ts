@@ -6,6 +6,7 @@ import type { CallerIdentity, ForwardContext } from '../plugin/types.ts'
 import type { RequestAbort } from './abort.ts'
 import { watchBodyIdle } from './body-timeout.ts'
 import { ForwardError } from './errors.ts'
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.ts'
 import { appendFields } from './json-fields.ts'
 
 /** Reads a whole request body, refusing more than `limit` bytes; gives up when the request is aborted (the body timeout). */
@@ -112,11 +113,16 @@ export class RequestContext implements ForwardContext {
       if (text === undefined || text === '') {
         this.#json = undefined
       } else {
+        let parsed: unknown
         try {
-          this.#json = JSON.parse(text)
+          parsed = JSON.parse(text)
         } catch (error) {
           throw new ForwardError(400, `The request body is not valid JSON: ${(error as Error).message}`, 'invalid_request_error', 'invalid_json')
         }
+        if (nestsDeeperThan(parsed, text, MAX_JSON_DEPTH)) {
+          throw new ForwardError(400, `The request body's JSON nests deeper than ${MAX_JSON_DEPTH} levels`, 'invalid_request_error', 'invalid_json')
+        }
+        this.#json = parsed
       }
     }
     return this.#json as T | undefined

@@ -7,6 +7,7 @@ import { createGatewayStorage, type GatewayStorage } from '../storage/create.ts'
 import { answerPreflight, corsHeaders, isPreflight } from './cors.ts'
 import { ForwardError } from './errors.ts'
 import { forward } from './forward.ts'
+import { closeAfterResponse } from './lingering-close.ts'
 import { normalizePath } from './router.ts'
 import { GatewayRuntime } from './runtime.ts'
 import type { UpgradeHandler, WebSocketForwarder } from './websocket.ts'
@@ -17,6 +18,7 @@ export interface GatewayOptions {
 }
 
 function sendError(res: ServerResponse, error: ForwardError, extra: Record<string, string> = {}): void {
+  closeAfterResponse(res.req, res, 0)
   const body = JSON.stringify(error.toJSON())
   res.writeHead(error.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...error.headers, ...extra })
   res.end(body)
