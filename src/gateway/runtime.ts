@@ -2,6 +2,7 @@ import type { ConsolaInstance } from 'consola'
 import type { ResolvedConfig } from '../config/types.ts'
 import type { ForwardPlugin } from '../plugin/types.ts'
 import type { GatewayStorage } from '../storage/create.ts'
+import { openCorsWarning } from './cors.ts'
 import { buildPipeline, type RoutePipeline } from './pipeline.ts'
 import { createRouter, type RouteMatch } from './router.ts'
 import { closeUpstreams } from './upstream.ts'
@@ -43,6 +44,8 @@ export class GatewayRuntime {
     }
     for (const plugin of this.config.globalPlugins) await run(plugin, undefined)
     for (const route of this.config.routes) for (const plugin of route.plugins) await run(plugin, route)
+    const cors = openCorsWarning(this.config)
+    if (cors) this.log.warn(cors)
   }
 
   /** Runs the plugins' disposers and closes upstream connections (after the last in-flight request, on reload or exit). */
