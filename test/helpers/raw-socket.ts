@@ -99,9 +99,9 @@ export class RawSocket {
   async response(timeoutMs = 10_000): Promise<ParsedResponse> {
     const end = Date.now() + timeoutMs
     for (;;) {
-      const parsed = parseResponse(this.received, this.socket.destroyed)
+      const parsed = parseResponse(this.received, this.socket.destroyed || this.socket.readableEnded)
       if (parsed) return parsed
-      if (this.socket.destroyed) throw new Error(`connection closed without a complete response (${this.error?.code ?? 'no error'}); got ${JSON.stringify(this.received.toString('latin1').slice(0, 200))}`)
+      if (this.socket.destroyed || this.socket.readableEnded) throw new Error(`connection closed without a complete response (${this.error?.code ?? 'no error'}); got ${JSON.stringify(this.received.toString('latin1').slice(0, 200))}`)
       if (Date.now() > end) throw new Error(`no complete response in ${timeoutMs} ms; got ${JSON.stringify(this.received.toString('latin1').slice(0, 200))}`)
       await new Promise<void>((resolve) => {
         this.#onData.push(resolve)
