@@ -165,8 +165,8 @@ describe('headers', () => {
 })
 
 describe('bodies', () => {
-  const post = (path: string, body: string | Uint8Array) =>
-    fetch(gw.url + path, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body })
+  const post = (path: string, body: string | Buffer) =>
+    fetch(gw.url + path, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: typeof body === 'string' ? body : new Blob([new Uint8Array(body)]) })
 
   it('JSON nested thousands of levels deep on a route whose plugins parse it: 400 invalid_json, not a 500', async () => {
     for (const depth of [3000, 100_000]) {
