@@ -31,9 +31,10 @@ interface Listener {
 }
 
 /** Listens on host:port; fails (instead of picking another port) when the port is taken. */
-function bind(handler: Gateway['handler'], upgradeHandler: Gateway['upgradeHandler'], host: string, port: number): Promise<Listener> {
+function bind(handler: Gateway['handler'], upgradeHandler: Gateway['upgradeHandler'], host: string, port: number, continueHandler?: Gateway['continueHandler']): Promise<Listener> {
   const server = createServer({ keepAliveTimeout: 65_000 }, handler)
   server.on('upgrade', upgradeHandler)
+  if (continueHandler) server.on('checkContinue', continueHandler)
   // Headers and idle timeouts are the upstream's business; a long stream must not be cut here.
   server.requestTimeout = 0
   server.headersTimeout = 60_000
@@ -58,14 +59,15 @@ export async function startGateway(config: ResolvedConfig, options: StartOptions
   const gateway = await Gateway.create(config, { mode: options.mode ?? 'run', log })
   const handler = gateway.handler
   const upgradeHandler = gateway.upgradeHandler
-  let listener = await bind(handler, upgradeHandler, config.server.host, config.server.port)
+  const continueHandler = gateway.continueHandler
+  let listener = await bind(handler, upgradeHandler, config.server.host, config.server.port, continueHandler)
   const running: RunningGateway = {
     gateway,
     url: '',
     port: 0,
     server: listener.server,
     async relisten(host, port) {
-      const next = await bind(handler, upgradeHandler, host, port)
+      const next = await bind(handler, upgradeHandler, host, port, continueHandler)
       const previous = listener
       listener = next
       update()

@@ -7,6 +7,7 @@ import { createGatewayStorage, type GatewayStorage } from '../storage/create.ts'
 import { answerPreflight, corsHeaders, isPreflight } from './cors.ts'
 import { ForwardError } from './errors.ts'
 import { forward } from './forward.ts'
+import { checkContinue } from './expect-continue.ts'
 import { closeAfterResponse } from './lingering-close.ts'
 import { normalizePath } from './router.ts'
 import { GatewayRuntime } from './runtime.ts'
@@ -130,6 +131,11 @@ export class Gateway {
       if (OWN_PATHS.test(url)) app(req, res)
       else void this.handle(req, res)
     }
+  }
+
+  /** The Node server's `'checkContinue'` listener: a body announced over its route's limit gets 413 instead of `100 Continue`. */
+  get continueHandler(): (req: IncomingMessage, res: ServerResponse) => void {
+    return checkContinue(() => ({ match: this.#runtime.match, cors: this.#runtime.config.cors }), this.handler)
   }
 
   /** The Node server's `'upgrade'` listener: forwards WebSocket connections (Realtime API) through the route's pipeline. */

@@ -164,6 +164,27 @@ describe('413 for a body over the limit, readable by clients that are still send
     client.destroy()
   })
 
+  it('Expect: 100-continue with a body announced over the limit: the 413 comes instead of 100 Continue, so nothing is sent', async () => {
+    const client = new RawSocket(gw.url)
+    await client.write(`POST /small/v1/files HTTP/1.1\r\nhost: gateway\r\nauthorization: Bearer ${KEY}\r\nexpect: 100-continue\r\ncontent-length: ${20 * MB}\r\n\r\n`)
+    const res = await client.response()
+    expect(res.status).toBe(413)
+    expect(res.headers.connection).toBe('close')
+    expect(expectOpenAIError(res.json()).code).toBe('body_too_large')
+    // The client, told no, closes; the gateway closes too.
+    client.socket.end()
+    await client.closed
+    expect(client.error).toBeUndefined()
+    // Within the limit, the body is asked for and forwarded.
+    const ok = new RawSocket(gw.url)
+    await ok.write(`POST /small/v1/echo/up HTTP/1.1\r\nhost: gateway\r\nexpect: 100-continue\r\ncontent-length: 1000\r\n\r\n`)
+    expect((await ok.response()).status).toBe(100)
+    ok.received = Buffer.alloc(0)
+    await ok.pump(1000)
+    expect((await ok.response()).json().bodyLength).toBe(1000)
+    ok.destroy()
+  })
+
   it('a body within the limit keeps the connection open for the next request', async () => {
     const client = new RawSocket(gw.url)
     await client.write(head('/small/v1/echo/up', 'length', 1000))
