@@ -29,9 +29,12 @@ export interface RunningGateway {
 }
 
 /** Listens with listhen; fails (instead of picking another port) when the port is taken. */
-async function bind(handler: Gateway['handler'], upgrade: Gateway['upgradeHandler'], host: string, port: number): Promise<NodeListener> {
-  const listener = await listenNode(handler, { host, port, upgrade, portHint: 'set server.port or --port' })
+async function bind(gateway: Gateway, host: string, port: number): Promise<NodeListener> {
+  const listener = await listenNode(gateway.handler, { host, port, upgrade: gateway.upgradeHandler, portHint: 'set server.port or --port' })
   const { server } = listener
+  // `Expect: 100-continue` comes here instead of as a request, so an upload over the limit gets its
+  // 413 before the client sends it.
+  server.on('checkContinue', gateway.continueHandler)
   server.keepAliveTimeout = 65_000
   // Headers and idle timeouts are the upstream's business; a long stream must not be cut here.
   server.requestTimeout = 0
@@ -43,11 +46,9 @@ async function bind(handler: Gateway['handler'], upgrade: Gateway['upgradeHandle
 export async function startGateway(config: ResolvedConfig, options: StartOptions = {}): Promise<RunningGateway> {
   const log = options.log ?? createLogger(config.logLevel)
   const gateway = await Gateway.create(config, { mode: options.mode ?? 'run', log })
-  const handler = gateway.handler
-  const upgradeHandler = gateway.upgradeHandler
   let listener: NodeListener
   try {
-    listener = await bind(handler, upgradeHandler, config.server.host, config.server.port)
+    listener = await bind(gateway, config.server.host, config.server.port)
   } catch (error) {
     await gateway.shutdown(0)
     throw error
@@ -60,7 +61,7 @@ export async function startGateway(config: ResolvedConfig, options: StartOptions
     port: 0,
     server: listener.server,
     async relisten(host, port) {
-      const next = await bind(handler, upgradeHandler, host, port)
+      const next = await bind(gateway, host, port)
       const previous = listener
       listener = next
       update()

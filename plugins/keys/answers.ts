@@ -7,11 +7,17 @@ import { filterModelList, type ModelFilter } from './models.ts'
 /** Model lists are small; a larger body is passed on unfiltered rather than held in memory. */
 const MAX_LIST_BYTES = 8 * 1024 * 1024
 
+const gunzipAsync = promisify(gunzip)
+const inflateAsync = promisify(inflate)
+const brotliAsync = promisify(brotliDecompress)
+/** Bounded like the compressed body: a few KB of gzip can expand to gigabytes. */
+const UNZIPPED = { maxOutputLength: MAX_LIST_BYTES }
+
 const DECODERS: Record<string, (data: Buffer) => Promise<Buffer>> = {
-  gzip: promisify(gunzip),
-  'x-gzip': promisify(gunzip),
-  deflate: promisify(inflate),
-  br: promisify(brotliDecompress),
+  gzip: (data) => gunzipAsync(data, UNZIPPED),
+  'x-gzip': (data) => gunzipAsync(data, UNZIPPED),
+  deflate: (data) => inflateAsync(data, UNZIPPED),
+  br: (data) => brotliAsync(data, UNZIPPED),
 }
 
 /** The client's 401 when the request carries no known forward key. */

@@ -107,6 +107,8 @@ export const keys = definePlugin((options: KeysOptions) => {
   const upstreamKeys = allDigests.length
   const plugin: ForwardPlugin = {
     name: 'keys',
+    // In `open` mode anyone is served from the pool: that checks nobody.
+    checksCallers: settings.mode !== 'open',
     describe: () => `${settings.callers.size} forward key${settings.callers.size === 1 ? '' : 's'}, ${settings.levels.size} level${settings.levels.size === 1 ? '' : 's'}, ${upstreamKeys} upstream key${upstreamKeys === 1 ? '' : 's'}, ${settings.mode}${runtime ? ', runtime keys' : ''}`,
     async setup(setup) {
       const stopHealth = health.attach(setup.storage, setup.log)

@@ -11,12 +11,13 @@ import type {
 
 const DEFAULT_TARGET = 'https://api.openai.com'
 const DEFAULT_BODY_LIMIT = 100 * 1024 ** 2
+const DEFAULT_BODY_TIMEOUT = 30_000
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const
 
 // The names each part of the config takes. A new field is one more name here (and its type in types.ts).
 /** Top-level fields; `$…` are c12's per-environment overrides. */
-const TOP_LEVEL = ['routes', 'handlers', 'middleware', 'prices', 'plugins', 'storage', 'server', 'proxy', 'cors', 'bodyLimit', 'logLevel', 'webui', '$development', '$production', '$test', '$env', '$meta']
-const ROUTE = ['path', 'target', 'type', 'dialect', 'plugins', 'timeout', 'proxy', 'bodyLimit']
+const TOP_LEVEL = ['routes', 'handlers', 'middleware', 'prices', 'plugins', 'storage', 'server', 'proxy', 'cors', 'bodyLimit', 'bodyTimeout', 'logLevel', 'webui', '$development', '$production', '$test', '$env', '$meta']
+const ROUTE = ['path', 'target', 'type', 'dialect', 'plugins', 'timeout', 'proxy', 'bodyLimit', 'bodyTimeout']
 const ROUTE_TIMEOUT = ['connect', 'headers', 'idle', 'total']
 const WEIGHTED_TARGET = ['url', 'weight']
 const HANDLER = ['path', 'method', 'handler', 'plugins']
@@ -175,7 +176,7 @@ function timeouts(value: unknown, field: string, problems: Problems): ResolvedRo
   }
 }
 
-function route(name: string, value: unknown, defaults: { bodyLimit: number; proxy: string | undefined; prices: PriceTable }, problems: Problems): ResolvedRoute | undefined {
+function route(name: string, value: unknown, defaults: { bodyLimit: number; bodyTimeout: number; proxy: string | undefined; prices: PriceTable }, problems: Problems): ResolvedRoute | undefined {
   const field = `routes.${name}`
   if (!isObject(value)) {
     problems.add([{ field, problem: 'must be an object with path and target' }])
@@ -206,12 +207,13 @@ function route(name: string, value: unknown, defaults: { bodyLimit: number; prox
     proxy: problems.check(() => (value.proxy === undefined ? defaults.proxy : httpUrl(value.proxy, `${field}.proxy`).href), undefined),
     bodyLimit: problems.check(() => size(value.bodyLimit, `${field}.bodyLimit`, defaults.bodyLimit), defaults.bodyLimit),
     prices: defaults.prices,
+    bodyTimeout: problems.check(() => duration(value.bodyTimeout, `${field}.bodyTimeout`, defaults.bodyTimeout), defaults.bodyTimeout),
   }
 }
 
 const HANDLER_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const
 
-function handler(name: string, value: unknown, routeNames: ReadonlySet<string>, bodyLimit: number, prices: PriceTable, problems: Problems): ResolvedHandler | undefined {
+function handler(name: string, value: unknown, routeNames: ReadonlySet<string>, bodyLimit: number, bodyTimeout: number, prices: PriceTable, problems: Problems): ResolvedHandler | undefined {
   const field = `handlers.${name}`
   if (!isObject(value)) {
     problems.add([{ field, problem: 'must be { path, handler, method?, plugins? }' }])
@@ -231,18 +233,18 @@ function handler(name: string, value: unknown, routeNames: ReadonlySet<string>, 
     route: {
       name, prefix: value.path as string, targets: [], type: 'openai', dialect: undefined,
       plugins: problems.check(() => plugins(value.plugins, `${field}.plugins`, problems), []),
-      timeouts: { connect: 0, headers: 0, idle: 0, total: undefined }, proxy: undefined, bodyLimit, prices,
+      timeouts: { connect: 0, headers: 0, idle: 0, total: undefined }, proxy: undefined, bodyLimit, prices, bodyTimeout,
     },
   }
 }
 
-function handlers(value: unknown, routeNames: ReadonlySet<string>, bodyLimit: number, prices: PriceTable, problems: Problems): ResolvedHandler[] {
+function handlers(value: unknown, routeNames: ReadonlySet<string>, bodyLimit: number, bodyTimeout: number, prices: PriceTable, problems: Problems): ResolvedHandler[] {
   if (value === undefined) return []
   if (!isObject(value)) {
     problems.add([{ field: 'handlers', problem: 'must be an object of named handlers, e.g. { whoami: { path: "/v1/whoami", handler } }' }])
     return []
   }
-  return Object.entries(value).flatMap(([name, h]) => handler(name, h, routeNames, bodyLimit, prices, problems) ?? [])
+  return Object.entries(value).flatMap(([name, h]) => handler(name, h, routeNames, bodyLimit, bodyTimeout, prices, problems) ?? [])
 }
 
 function middleware(value: unknown, problems: Problems): ResolvedConfig['middleware'] {
@@ -337,6 +339,7 @@ export function resolveConfig(input: unknown, configFile?: string): ResolvedConf
   const problems = new Problems()
   problems.check(() => checkKnownKeys(config, TOP_LEVEL, ''), undefined)
   const bodyLimit = problems.check(() => size(config.bodyLimit, 'bodyLimit', DEFAULT_BODY_LIMIT), DEFAULT_BODY_LIMIT)
+  const bodyTimeout = problems.check(() => duration(config.bodyTimeout, 'bodyTimeout', DEFAULT_BODY_TIMEOUT), DEFAULT_BODY_TIMEOUT)
   const proxy = problems.check(() => (config.proxy === undefined ? undefined : httpUrl(config.proxy, 'proxy').href), undefined)
   const prices = problems.check(() => resolvePrices(config.prices, configFile), new PriceTable(BUILTIN_PRICES))
   const routesInput = config.routes === undefined || (isObject(config.routes) && Object.keys(config.routes).length === 0) ? DEFAULT_ROUTES : config.routes
@@ -346,7 +349,7 @@ export function resolveConfig(input: unknown, configFile?: string): ResolvedConf
   } else {
     const seen = new Map<string, string>()
     for (const [name, value] of Object.entries(routesInput)) {
-      const r = route(name, value, { bodyLimit, proxy, prices }, problems)
+      const r = route(name, value, { bodyLimit, bodyTimeout, proxy, prices }, problems)
       if (!r) continue
       routes.push(r)
       const other = seen.get(r.prefix)
@@ -361,7 +364,7 @@ export function resolveConfig(input: unknown, configFile?: string): ResolvedConf
   else problems.check(() => checkKnownKeys(webui, WEBUI, 'webui'), undefined)
   const resolved: ResolvedConfig = {
     routes,
-    handlers: handlers(config.handlers, new Set(routes.map((r) => r.name)), bodyLimit, prices, problems),
+    handlers: handlers(config.handlers, new Set(routes.map((r) => r.name)), bodyLimit, bodyTimeout, prices, problems),
     prices,
     middleware: middleware(config.middleware, problems),
     globalPlugins: problems.check(() => plugins(config.plugins, 'plugins', problems), []),

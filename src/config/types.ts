@@ -52,6 +52,8 @@ export interface RouteConfig {
   proxy?: string
   /** Largest request body accepted, in bytes or `"25mb"`. Default the top-level `bodyLimit`. */
   bodyLimit?: number | string
+  /** Longest silence between request body chunks from the client (408 after it). Default the top-level `bodyTimeout`. */
+  bodyTimeout?: Duration
 }
 
 /** Where plugin storage lives. */
@@ -167,6 +169,12 @@ export interface ForwardConfig {
   cors?: CorsConfig | false
   /** Largest request body accepted. Default `"100mb"`. */
   bodyLimit?: number | string
+  /**
+   * Longest silence between request body chunks from the client, in ms or a duration like `"30s"`;
+   * after it the request gets 408 and its upstream call is cancelled. An upload that keeps moving is
+   * never cut, and response streams are not affected. `0` turns it off. Default `"30s"`.
+   */
+  bodyTimeout?: Duration
   /** Log level: `debug`, `info` (default), `warn`, `error`, `silent`. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   /** Dashboard and metrics (served when started with `--webui`). */
@@ -202,6 +210,8 @@ export interface ResolvedRoute {
   bodyLimit: number
   /** The config's price table (built-in prices and the config's `prices`), for `result.cost()`. */
   prices: PriceTable
+  /** ms; 0 is off. */
+  bodyTimeout: number
 }
 
 /** A custom handler after validation. */

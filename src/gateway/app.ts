@@ -7,7 +7,9 @@ import type { ResolvedConfig, ResolvedHandler } from '../config/types.ts'
 import { jsonResponse } from '../plugin/respond.ts'
 import { answerPreflight, corsHeaders, isPreflight } from './cors.ts'
 import { ForwardError } from './errors.ts'
+import { continueIfFits } from './expect-continue.ts'
 import { forward } from './forward.ts'
+import { closeAfterResponse } from './lingering-close.ts'
 import { handleCustom } from './custom-handler.ts'
 import type { RoutePipeline } from './pipeline.ts'
 import { normalizePath } from './paths.ts'
@@ -133,7 +135,10 @@ export function createGatewayApp(config: ResolvedConfig, pipelines: ReadonlyMap<
       normaliseRequestPath(event)
     },
     onError(error, event) {
-      if (error.status === 404 && preflight(nodeOf(event))) return HANDLED as never
+      const node = nodeOf(event)
+      if (error.status === 404 && preflight(node)) return HANDLED as never
+      // Answered before the body was read (a 404 to an upload): close without a reset.
+      if (node.res) closeAfterResponse(node.req, node.res, 0)
       const failure = asForwardError(error, event, log)
       return jsonResponse(failure.status, failure.toJSON(), { ...failure.headers, ...corsHeaders(cors, nodeOf(event).req.headers.origin) })
     },
@@ -167,6 +172,7 @@ export function createGatewayApp(config: ResolvedConfig, pipelines: ReadonlyMap<
       const path = requestPath(event)
       const query = queryOf(node.req)
       const upstreamPath = path.slice(prefixLength) + query
+      if (!node.upgrade) continueIfFits(node.req, node.res!, route.bodyLimit)
       counter.inFlight++
       const done = node.upgrade
         ? (node.upgrade.taken = true, host.upgrade(pipeline, event, node.req, node.upgrade.socket, node.upgrade.head, path + query, upstreamPath))
@@ -210,6 +216,7 @@ function mountHandler(app: H3, handler: ResolvedHandler, pipeline: RoutePipeline
     const node = nodeOf(event)
     if (preflight(node)) return HANDLED
     if (node.upgrade) throw new ForwardError(400, 'This endpoint does not take WebSocket upgrades', 'invalid_request_error', 'unsupported_upgrade')
+    continueIfFits(node.req, node.res!, handler.route.bodyLimit)
     counter.inFlight++
     return handleCustom(event, node.req, node.res!, handler, pipeline, log).finally(() => counter.inFlight--)
   })

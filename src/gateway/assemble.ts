@@ -51,13 +51,22 @@ function choiceAt(choices: AssembledChoice[], index: number): AssembledChoice {
   return choice
 }
 
+/**
+ * A token count as the upstream reported it, made a whole number of at least 0: a string, a negative
+ * or a NaN would otherwise reach token budgets (a negative one refunds them), metrics and the dashboard.
+ */
+function tokenCount(value: unknown, fallback = 0): number {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN
+  return Number.isFinite(n) && n >= 0 ? Math.floor(n) : fallback
+}
+
 function openaiUsage(usage: any): Usage | undefined {
   if (!usage || typeof usage !== 'object') return undefined
-  const prompt = Number(usage.prompt_tokens ?? usage.input_tokens ?? 0)
-  const completion = Number(usage.completion_tokens ?? usage.output_tokens ?? 0)
-  const result: Usage = { promptTokens: prompt, completionTokens: completion, totalTokens: Number(usage.total_tokens ?? prompt + completion), estimated: false }
+  const prompt = tokenCount(usage.prompt_tokens ?? usage.input_tokens)
+  const completion = tokenCount(usage.completion_tokens ?? usage.output_tokens)
+  const result: Usage = { promptTokens: prompt, completionTokens: completion, totalTokens: tokenCount(usage.total_tokens, prompt + completion), estimated: false }
   // Chat Completions: prompt_tokens_details; Responses: input_tokens_details. Both count within the prompt.
-  const cached = Number((usage.prompt_tokens_details ?? usage.input_tokens_details)?.cached_tokens)
+  const cached = tokenCount((usage.prompt_tokens_details ?? usage.input_tokens_details)?.cached_tokens)
   if (cached > 0) result.cachedTokens = cached
   return result
 }
@@ -169,10 +178,10 @@ function fromAnthropic(body: any, events: readonly SSEEvent[] | undefined): Asse
     id = body.id
     model = body.model
     choice.finishReason = body.stop_reason ?? null
-    input = body.usage?.input_tokens ?? 0
-    output = body.usage?.output_tokens ?? 0
-    cacheRead = body.usage?.cache_read_input_tokens ?? 0
-    cacheWrite = body.usage?.cache_creation_input_tokens ?? 0
+    input = tokenCount(body.usage?.input_tokens)
+    output = tokenCount(body.usage?.output_tokens)
+    cacheRead = tokenCount(body.usage?.cache_read_input_tokens)
+    cacheWrite = tokenCount(body.usage?.cache_creation_input_tokens)
   }
   for (const event of events ?? []) {
     const data = event.json()
@@ -180,10 +189,10 @@ function fromAnthropic(body: any, events: readonly SSEEvent[] | undefined): Asse
     if (data.type === 'message_start') {
       id = data.message?.id
       model = data.message?.model
-      input = data.message?.usage?.input_tokens ?? input
-      output = data.message?.usage?.output_tokens ?? output
-      cacheRead = data.message?.usage?.cache_read_input_tokens ?? cacheRead
-      cacheWrite = data.message?.usage?.cache_creation_input_tokens ?? cacheWrite
+      input = tokenCount(data.message?.usage?.input_tokens, input)
+      output = tokenCount(data.message?.usage?.output_tokens, output)
+      cacheRead = tokenCount(data.message?.usage?.cache_read_input_tokens, cacheRead)
+      cacheWrite = tokenCount(data.message?.usage?.cache_creation_input_tokens, cacheWrite)
     } else if (data.type === 'content_block_start' && data.content_block?.type === 'tool_use') {
       choice.toolCalls[data.index] = { id: data.content_block.id, type: 'function', function: { name: data.content_block.name, arguments: '' } }
     } else if (data.type === 'content_block_delta') {
@@ -193,8 +202,8 @@ function fromAnthropic(body: any, events: readonly SSEEvent[] | undefined): Asse
       if (delta.type === 'input_json_delta' && choice.toolCalls[data.index]) choice.toolCalls[data.index].function.arguments += delta.partial_json ?? ''
     } else if (data.type === 'message_delta') {
       choice.finishReason = data.delta?.stop_reason ?? choice.finishReason
-      output = data.usage?.output_tokens ?? output
-      input = data.usage?.input_tokens ?? input
+      output = tokenCount(data.usage?.output_tokens, output)
+      input = tokenCount(data.usage?.input_tokens, input)
     }
   }
   choice.toolCalls = choice.toolCalls.filter(Boolean)
@@ -227,11 +236,12 @@ function fromGemini(bodies: readonly any[]): AssembledAnswer {
     }
     const meta = body?.usageMetadata
     if (meta) {
-      const prompt = meta.promptTokenCount ?? 0
+      const prompt = tokenCount(meta.promptTokenCount)
       // Thinking tokens are billed as output but not counted in candidatesTokenCount.
-      const completion = (meta.candidatesTokenCount ?? 0) + (meta.thoughtsTokenCount ?? 0)
-      usage = { promptTokens: prompt, completionTokens: completion, totalTokens: meta.totalTokenCount ?? prompt + completion, estimated: false }
-      if (meta.cachedContentTokenCount > 0) usage.cachedTokens = meta.cachedContentTokenCount
+      const completion = tokenCount(meta.candidatesTokenCount) + tokenCount(meta.thoughtsTokenCount)
+      usage = { promptTokens: prompt, completionTokens: completion, totalTokens: tokenCount(meta.totalTokenCount, prompt + completion), estimated: false }
+      const cached = tokenCount(meta.cachedContentTokenCount)
+      if (cached > 0) usage.cachedTokens = cached
     }
   }
   return { id: undefined, model, choices, usage }

@@ -5,26 +5,38 @@ import type { H3Event } from 'h3'
 import type { ResolvedRoute } from '../config/types.ts'
 import type { CallerIdentity, ForwardContext } from '../plugin/types.ts'
 import type { RequestAbort } from './abort.ts'
+import { watchBodyIdle } from './body-timeout.ts'
 import { ForwardError } from './errors.ts'
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.ts'
 import { appendFields } from './json-fields.ts'
 
-/** Reads a whole request body, refusing more than `limit` bytes. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/** Reads a whole request body, refusing more than `limit` bytes; gives up when the request is aborted (the body timeout). */
+function readBody(req: IncomingMessage, route: ResolvedRoute, abort: RequestAbort): Promise<Buffer> {
+  const limit = route.bodyLimit
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
+    const stop = (error: unknown) => {
+      req.removeAllListeners('data')
+      abort.off('abort', onAbort)
+      reject(error)
+    }
+    const onAbort = () => stop(abort.reason)
     req.on('data', (chunk: Buffer) => {
       size += chunk.length
       if (size > limit) {
-        req.removeAllListeners('data')
-        req.resume()
-        reject(tooLarge(limit))
+        stop(tooLarge(limit))
         return
       }
       chunks.push(chunk)
     })
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)))
-    req.once('error', reject)
+    req.once('end', () => {
+      abort.off('abort', onAbort)
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks))
+    })
+    req.once('error', stop)
+    abort.once('abort', onAbort)
+    watchBodyIdle(req, route.bodyTimeout, abort)
   })
 }
 
@@ -89,7 +101,7 @@ export class RequestContext implements ForwardContext {
 
   /** Reads the whole body (once), whatever its type. */
   async readBytes(): Promise<Buffer> {
-    this.#reading ??= readBody(this.req, this.route.bodyLimit).then((bytes) => (this.bodyBytes = bytes))
+    this.#reading ??= readBody(this.req, this.route, this.abort).then((bytes) => (this.bodyBytes = bytes))
     return this.bodyBytes ?? (await this.#reading)
   }
 
@@ -105,11 +117,16 @@ export class RequestContext implements ForwardContext {
       if (text === undefined || text === '') {
         this.#json = undefined
       } else {
+        let parsed: unknown
         try {
-          this.#json = JSON.parse(text)
+          parsed = JSON.parse(text)
         } catch (error) {
           throw new ForwardError(400, `The request body is not valid JSON: ${(error as Error).message}`, 'invalid_request_error', 'invalid_json')
         }
+        if (nestsDeeperThan(parsed, text, MAX_JSON_DEPTH)) {
+          throw new ForwardError(400, `The request body's JSON nests deeper than ${MAX_JSON_DEPTH} levels`, 'invalid_request_error', 'invalid_json')
+        }
+        this.#json = parsed
       }
     }
     return this.#json as T | undefined

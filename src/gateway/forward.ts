@@ -8,6 +8,7 @@ import { RequestAbort } from './abort.ts'
 import { RequestContext, tooLarge } from './context.ts'
 import { ForwardError, isAbort, upstreamFailure } from './errors.ts'
 import { addEventHeaders, responseHeaderList } from './headers.ts'
+import { closeAfterResponse, isClosing } from './lingering-close.ts'
 import { settle, type RoutePipeline } from './pipeline.ts'
 import { canResend, outgoingRequest } from './request-body.ts'
 import { ForwardResult, type Outcome } from './result.ts'
@@ -129,9 +130,15 @@ class Exchange {
       return await next()
     } catch (error) {
       // The client went away: the normal end of this request, not a failure.
-      if (this.#abort.aborted && this.#abort.reason !== TOTAL_TIMEOUT) return undefined
+      if (this.#clientLeft) return undefined
       return fromWebResponse(await this.#fail(error))
     }
+  }
+
+  /** Aborted because the client went away, not by a timeout of the gateway's (total, body) that still gets an answer. */
+  get #clientLeft(): boolean {
+    const reason = this.#abort.reason
+    return this.#abort.aborted && reason !== TOTAL_TIMEOUT && !(reason instanceof ForwardError)
   }
 
   /** One upstream attempt, with the `beforeUpstream` and `afterUpstream` hooks around it. */
@@ -174,8 +181,11 @@ class Exchange {
   /** Turns a failure into the response to send: an `onError` hook's, or the error in OpenAI's shape. */
   async #fail(error: unknown): Promise<Response> {
     const { pipeline, log } = this.request
-    const failure = this.#abort.reason === TOTAL_TIMEOUT && (isAbort(error) || error === TOTAL_TIMEOUT)
+    const reason = this.#abort.reason
+    const failure = reason === TOTAL_TIMEOUT && (isAbort(error) || error === TOTAL_TIMEOUT)
       ? this.#totalTimeout()
+      // The body timeout aborts with its own 408, whatever the hook or upstream call waiting for the body threw.
+      : reason instanceof ForwardError ? reason
       : error instanceof ForwardError ? error : internalFailure(error, log)
     this.#failure = failure
     if (failure.status >= 500) log.warn(`${pipeline.route.name}: ${this.ctx.method} ${withoutQuery(this.ctx.url)} failed: ${failure.message}`)
@@ -199,7 +209,7 @@ class Exchange {
 
   /** Writes the answer to the client; resolves when the response has ended or the client left. */
   async #write(answer: UpstreamResponse | NodeAnswer): Promise<Written> {
-    const { res, pipeline, log } = this.request
+    const { req, res, pipeline, log } = this.request
     const { ctx } = this
     const { status, headers } = answer
     // The upstream's body read directly, unless a hook took it as a stream; else any stream body.
@@ -221,6 +231,8 @@ class Exchange {
     written.chunks = chunks
     // Events are parsed only when a hook wants them; otherwise SSE bytes pass untouched like any body.
     // The events parsed here are kept for `onResponse` (while the body is), so they are parsed once.
+    // Answered before the whole body came (413, 408, a hook's 401 to an upload): close without a reset.
+    if (!req.complete) closeAfterResponse(req, res, pipeline.route.bodyLimit)
     const tap = stream && streamed && pipeline.onChunk && !isEncoded(headers['content-encoding'])
       ? new EventTap((event) => pipeline.onChunk!(ctx, event), chunks && this.#keepEvents(written))
       : undefined
@@ -238,7 +250,7 @@ class Exchange {
     const observe = this.#observer(written, pipeline.onResponse.length > 0)
     let stopWriting = noop
     const broke = (error: unknown) => {
-      if (this.#abort.aborted && this.#abort.reason !== TOTAL_TIMEOUT) return
+      if (this.#clientLeft) return
       const failure = this.#abort.reason === TOTAL_TIMEOUT ? this.#totalTimeout() : upstreamFailure(error, pipeline.route.timeouts)
       written.error = failure
       log.warn(`${pipeline.route.name}: ${ctx.method} ${withoutQuery(ctx.url)}: upstream broke mid-response: ${failure.message}`)
@@ -318,5 +330,10 @@ function internalFailure(error: unknown, log: ConsolaInstance): ForwardError {
  * Resolves when the response has ended (or the client went away); never rejects.
  */
 export function forward(request: ForwardRequest): Promise<void> {
+  // A request the client sent after one answered with `Connection: close` is not served (RFC 9112 §9.6).
+  if (isClosing(request.req)) {
+    request.req.socket?.destroy()
+    return Promise.resolve()
+  }
   return new Exchange(request).run()
 }

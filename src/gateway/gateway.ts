@@ -5,6 +5,7 @@ import type { H3, H3Event } from 'h3'
 import type { ResolvedConfig, StorageConfig } from '../config/types.ts'
 import { createGatewayStorage, type GatewayStorage } from '../storage/create.ts'
 import type { GatewayServices } from './app.ts'
+import { expectsContinue } from './expect-continue.ts'
 import type { RoutePipeline } from './pipeline.ts'
 import { GatewayRuntime } from './runtime.ts'
 import type { UpgradeHandler, WebSocketForwarder } from './websocket.ts'
@@ -113,6 +114,14 @@ export class Gateway implements GatewayServices {
   /** The Node request listener: every request enters the current config's h3 app. */
   get handler(): (req: IncomingMessage, res: ServerResponse) => void {
     return (req, res) => this.#runtime.app.handler(req, res)
+  }
+
+  /**
+   * The Node server's `'checkContinue'` listener (`Expect: 100-continue`): the request enters the h3
+   * app like any other; its route sends `100 Continue` only when the announced body fits.
+   */
+  get continueHandler(): (req: IncomingMessage, res: ServerResponse) => void {
+    return expectsContinue((req, res) => this.#runtime.app.handler(req, res))
   }
 
   /** The Node server's `'upgrade'` listener: the handshake enters the same h3 app. */

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { Readable, Transform } from 'node:stream'
+import { watchBodyIdle } from './body-timeout.ts'
 import { tooLarge, type RequestContext } from './context.ts'
 import { outgoingHeaders } from './headers.ts'
 
@@ -47,6 +48,7 @@ export async function outgoingRequest(ctx: RequestContext, resendable: boolean):
     return { headers, body }
   }
   if (!hasBody) return { headers, body: null }
+  watchBodyIdle(req, ctx.route.bodyTimeout, ctx.abort)
   return { headers, body: length === undefined ? limitStream(req, ctx.route.bodyLimit) : req }
 }
 

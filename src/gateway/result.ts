@@ -9,6 +9,9 @@ import type { Cost } from '../pricing/types.ts'
 
 const NOT_PARSED = Symbol('not parsed')
 
+/** The most a kept compressed body is expanded to for `onResponse` hooks (the client gets it as sent). */
+const MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
+
 export type { AssembledAnswer, AssembledChoice, ToolCall, Usage } from './assemble.ts'
 
 /** How the exchange ended. */
@@ -117,9 +120,11 @@ export class ForwardResult {
       let buffer = Buffer.concat(this.#chunks)
       try {
         const encoding = String(this.headers['content-encoding'] ?? '')
-        if (encoding === 'gzip') buffer = gunzipSync(buffer)
-        else if (encoding === 'br') buffer = brotliDecompressSync(buffer)
-        else if (encoding === 'deflate') buffer = inflateSync(buffer)
+        // Bounded: a small compressed body can expand to gigabytes (a "zip bomb").
+        const options = { maxOutputLength: MAX_DECOMPRESSED_BYTES }
+        if (encoding === 'gzip') buffer = gunzipSync(buffer, options)
+        else if (encoding === 'br') buffer = brotliDecompressSync(buffer, options)
+        else if (encoding === 'deflate') buffer = inflateSync(buffer, options)
       } catch {
         return undefined
       }

@@ -3,6 +3,7 @@ import type { ResolvedConfig, ResolvedRoute } from '../config/types.ts'
 import type { ForwardPlugin } from '../plugin/types.ts'
 import type { GatewayStorage } from '../storage/create.ts'
 import { createGatewayApp, type GatewayApp, type GatewayServices } from './app.ts'
+import { openCorsWarning } from './cors.ts'
 import { buildPipeline, type RoutePipeline } from './pipeline.ts'
 import { closeUpstreams } from './upstream.ts'
 
@@ -50,6 +51,8 @@ export class GatewayRuntime {
     }
     for (const plugin of this.config.globalPlugins) await run(plugin, undefined)
     for (const route of this.#routes()) for (const plugin of route.plugins) await run(plugin, route)
+    const cors = openCorsWarning(this.config)
+    if (cors) this.log.warn(cors)
   }
 
   /** Runs the plugins' disposers and closes upstream connections (after the last in-flight request, on reload or exit). */

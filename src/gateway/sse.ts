@@ -114,6 +114,9 @@ export function sseErrorEvent(message: string, code: string, type = 'upstream_er
 
 const LF = 0x0a
 
+/** The longest event the tap holds while waiting for its end (1 MB of text; no real event comes near it). */
+const MAX_EVENT_CHARS = 1024 * 1024
+
 function verdictText(verdict: ChunkVerdict, event: SSEEvent): string {
   return verdict === undefined ? event.raw : verdict === false ? '' : verdict
 }
@@ -149,16 +152,20 @@ export class EventTap {
   #tail = ''
   /** The last chunk ended an event: no partial event or character is held back. */
   #aligned = true
+  /** The stream broke the SSE format past repair (an event larger than MAX_EVENT_CHARS): bytes pass untouched. */
+  #bypassed = false
 
   /** `seen`, when given, receives every event as the upstream sent it (for `onResponse`, parsed once). */
   constructor(private readonly onEvent: (event: SSEEvent) => ChunkVerdict, private readonly seen?: (event: SSEEvent) => void) {}
 
   /** What to send on for `chunk`: its bytes, text, or `undefined` when nothing (yet). */
   write(chunk: Buffer): Buffer | string | undefined {
+    if (this.#bypassed) return chunk
     const text = this.#decoder.write(chunk)
     const split = splitEvents(this.#tail === '' ? text : this.#tail + text)
     const { events, rest } = split
     const aligned = this.#aligned
+    if (rest.length > MAX_EVENT_CHARS) return this.#bypass(events, rest)
     this.#tail = rest
     this.#aligned = rest === '' && chunk[chunk.length - 1] === LF
     if (events.length === 0) return undefined
@@ -174,8 +181,24 @@ export class EventTap {
     return out || undefined
   }
 
+  /**
+   * An upstream that never ends its event (no blank line) would have the tap hold, and re-scan with
+   * every chunk, an ever longer tail: memory and quadratic time. Past MAX_EVENT_CHARS the stream is
+   * not SSE any more as far as the tap is concerned: what it holds goes on as it came, and so does
+   * everything after it, unparsed.
+   */
+  #bypass(events: SSEEvent[], rest: string): string {
+    this.#bypassed = true
+    this.#tail = ''
+    const verdicts = events.length > 0 ? this.#verdicts(events) : undefined
+    let out = ''
+    for (let i = 0; i < events.length; i++) out += verdicts === undefined ? events[i]!.raw : verdictText(verdicts[i], events[i]!)
+    return out + rest
+  }
+
   /** What to send on once the body ended: an unfinished last event, if any. */
   end(): string | undefined {
+    if (this.#bypassed) return this.#decoder.end() || undefined
     const rest = this.#tail + this.#decoder.end()
     this.#tail = ''
     if (!rest.trim()) return undefined

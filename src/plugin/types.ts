@@ -192,6 +192,12 @@ export interface ForwardPlugin {
   name: string
   /** Key settings to show in the startup banner (never secrets). */
   describe?(): string
+  /**
+   * The plugin refuses callers it does not know (an auth plugin, like `keys` with forward keys). A
+   * route with none while CORS allows any origin gets a warning at start: any web page could call it
+   * from a visitor's browser and read the answers.
+   */
+  checksCallers?: boolean
   /** Once per loaded config, per route the plugin is on. May return a disposer run on reload or exit. */
   setup?(ctx: SetupContext): Awaitable<void | (() => Awaitable<void>)>
   /**

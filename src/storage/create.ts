@@ -4,6 +4,7 @@ import fsDriver from 'unstorage/drivers/fs'
 import type { Cluster, Redis } from 'ioredis'
 import type { StorageConfig } from '../config/types.ts'
 import { MemoryCounters, type CounterBackend } from './counters.ts'
+import { failFast } from './fail-fast.ts'
 import { RedisCounters } from './redis-counters.ts'
 import type { ConsumeResult, PluginStorage, SetOptions, WindowSpec } from './types.ts'
 
@@ -105,8 +106,14 @@ export async function createGatewayStorage(config: StorageConfig, onError?: (mes
       connectTimeout: 2000,
       retryStrategy: (times: number) => Math.min(times * 200, 2000),
     })
-    kv = createStorage({ driver })
     const client = driver.getInstance!() as Redis | Cluster
+    // Down once it was up and is not now: calls fail at once until ioredis has reconnected. Before
+    // the first connection, commands wait in ioredis's queue, so the first requests are not refused.
+    let connected = false
+    client.once('ready', () => (connected = true))
+    const isDown = () => connected && client.status !== 'ready'
+    const reason = () => `redis unreachable (${client.status})`
+    kv = createStorage({ driver: failFast(driver, isDown, reason) })
     // ioredis reconnects by itself; report an outage once, not on every retry.
     let down = false
     client.on('error', (error: Error) => {
@@ -119,7 +126,7 @@ export async function createGatewayStorage(config: StorageConfig, onError?: (mes
       down = false
     })
     redis = () => client
-    counters = new RedisCounters(client, `${config.prefix ?? 'aifd:'}c:`)
+    counters = failFast(new RedisCounters(client, `${config.prefix ?? 'aifd:'}c:`), isDown, reason)
   } else {
     kv = createStorage({ driver: config.driver === 'fs' ? fsDriver({ base: config.base }) : memoryDriver() })
     counters = new MemoryCounters()

@@ -112,4 +112,19 @@ describe('admin API', () => {
     expect((await fetch(`${dash.admin.url}/../package.json`)).status).toBe(404)
     expect((await fetch(`${dash.admin.url}/api/config`)).status).toBe(401)
   })
+
+  it('a web page on another origin cannot use the API: no cookie or ambient credential, no CORS, the query token only for the live stream', async () => {
+    // What a cross-site form or fetch can send: no Authorization header.
+    const forged = await fetch(`${dash.admin.url}/api/config`, { method: 'PUT', headers: { origin: 'https://evil.example', 'content-type': 'text/plain' }, body: JSON.stringify({ source: 'export default {}' }) })
+    expect(forged.status).toBe(401)
+    expect(forged.headers.get('access-control-allow-origin')).toBeNull()
+    const preflight = await fetch(`${dash.admin.url}/api/config`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'authorization' } })
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull()
+    expect(preflight.headers.get('access-control-allow-headers')).toBeNull()
+    // A token in the query (which can leak through logs and history) is taken only where a header cannot be set.
+    for (const path of ['/api/config', '/api/exchanges', '/api/stats', '/metrics']) {
+      expect([path, (await fetch(`${dash.admin.url}${path}?token=${TOKEN}`)).status]).toEqual([path, 401])
+    }
+    expect((await fetch(`${dash.admin.url}/api/playground?token=${TOKEN}`, { method: 'POST', body: '{}' })).status).toBe(401)
+  })
 })

@@ -210,6 +210,27 @@ describe('dashboard', () => {
     expect(await wrong.locator('#log tbody tr').count()).toBeGreaterThan(0)
     await wrong.close()
   })
+
+  it('shows hostile model names, caller names and links as text in the live log and the conversation, never as markup', async () => {
+    const hostile = await openDashboard(dash.admin.url)
+    await hostile.locator('#live.ok').waitFor({ timeout: 5000 })
+    const model = '<img src=x onerror="window.pwned=2">'
+    const caller = '<svg onload="window.pwned=3">'
+    await sdk(caller).chat.completions.create({ model, messages: [{ role: 'user', content: '[x](javascript:window.pwned=4) [y](http://a/"onmouseover="window.pwned=5) `<script>window.pwned=6</script>`' }] })
+    const row = hostile.locator('#log tbody tr', { hasText: 'onerror' }).first()
+    await row.waitFor({ timeout: 2000 })
+    expect(await row.innerText()).toContain(model)
+    expect(await row.innerText()).toContain(caller)
+    expect(await hostile.locator('#log img, #log svg').count()).toBe(0)
+    await row.click()
+    const conversation = hostile.locator('#ex-conversation')
+    await conversation.locator('.msg.user').waitFor()
+    expect(await conversation.locator('script, img, svg, [onmouseover]').count()).toBe(0)
+    expect(await conversation.locator('a[href^="javascript:"]').count()).toBe(0)
+    expect(await hostile.locator('#ex-facts').innerText()).toContain(model)
+    expect(await hostile.evaluate(() => (window as any).pwned)).toBeUndefined()
+    await hostile.close()
+  })
 })
 
 describe('config editor (webui.editConfig)', () => {
