@@ -46,7 +46,10 @@ export class RuntimeKeys {
       void this.flush()
       if (++ticks % 30 === 0) void publish()
     }, FLUSH_MS).unref()
+    // A key revoked or rotated by this process's admin API is refused here at once, not after the memo's age.
+    const unsubscribe = ForwardKeyStore.onDropped((digest) => this.#seen.delete(digest))
     return async () => {
+      unsubscribe()
       clearInterval(this.#timer)
       await this.flush()
     }

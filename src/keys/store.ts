@@ -84,6 +84,12 @@ export class KeyStoreError extends Error {
  * name and level (published by the plugin); `levels` → the plugin's level names; usage counters under
  * `u:<name>:*` and `lastUsed:<name>`.
  */
+const droppedListeners = new Set<(digest: string) => void>()
+
+function dropped(digest: string): void {
+  for (const listener of droppedListeners) listener(digest)
+}
+
 export class ForwardKeyStore {
   constructor(readonly storage: PluginStorage) {}
 
@@ -133,6 +139,7 @@ export class ForwardKeyStore {
     if (!digest || !record) throw new KeyStoreError(404, (await this.storage.get(`cfg:${name}`)) ? `"${name}" is declared in the config; remove it there` : `no runtime key named "${name}"`)
     await this.storage.remove(`rk:${digest}`)
     await this.storage.remove(`rn:${name}`)
+    dropped(digest)
     return record
   }
 
@@ -144,7 +151,18 @@ export class ForwardKeyStore {
     const secret = newForwardKeySecret()
     await this.#write(keyDigest(secret), record)
     await this.storage.remove(`rk:${digest}`)
+    dropped(digest)
     return { secret, record }
+  }
+
+  /**
+   * Calls `listener` with the digest of each key this process revokes or rotates away, so what
+   * this process remembers of it goes at once (other instances see it within their memo's age).
+   * Returns the unsubscriber.
+   */
+  static onDropped(listener: (digest: string) => void): () => void {
+    droppedListeners.add(listener)
+    return () => droppedListeners.delete(listener)
   }
 
   /**

@@ -2,7 +2,14 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
 import { networkInterfaces, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ROOT, spawnGateway } from '../helpers/cli.ts'
+import { ROOT, spawnGateway, type GatewayProcess } from '../helpers/cli.ts'
+
+/** The gateway answers health checks a moment before the banner is printed: wait for it (a loaded machine may take a while). */
+async function bannerOf(gw: GatewayProcess): Promise<string> {
+  const end = Date.now() + 15_000
+  while (!gw.output().includes('"event":"started"') && Date.now() < end) await new Promise((r) => setTimeout(r, 50))
+  return gw.output()
+}
 
 const REAL = 'sk-banner-real-0123456789abcdef'
 const FORWARD = 'fk-banner-forward-0123456789'
@@ -30,7 +37,7 @@ export default defineForwardConfig({
     )
     // A terminal-less run prints JSON lines; the banner is one of them.
     const gw = await spawnGateway(join(dir, 'forward.config.ts'), [], { cwd: dir })
-    const out = gw.output()
+    const out = await bannerOf(gw)
     expect(await gw.stop()).toBe(0)
     expect(out).toMatch(/openai-forward \d+\.\d+\.\d+/)
     for (const text of ['openai', '/gemini', 'generativelanguage.googleapis.com', 'gemini', 'keys', 'rateLimit', '60/minute', 'cache', 'retry', 'storage: memory']) {
@@ -51,7 +58,7 @@ describe('where the banner says it listens', () => {
 
   it('on every interface: the bound address and a network URL per interface, in one JSON info line with fields', async () => {
     const gw = await spawnGateway(config(), [], { host: '0.0.0.0' })
-    const out = gw.output()
+    const out = await bannerOf(gw)
     expect(await gw.stop()).toBe(0)
     const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
     const banner = lines.find((l) => l.event === 'started')
@@ -70,7 +77,7 @@ describe('where the banner says it listens', () => {
 
   it('on loopback: says so, not a network address', async () => {
     const gw = await spawnGateway(config())
-    const out = gw.output()
+    const out = await bannerOf(gw)
     expect(await gw.stop()).toBe(0)
     const banner = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((l) => l.event === 'started')
     expect(banner.address).toBe(`127.0.0.1:${gw.port}`)
