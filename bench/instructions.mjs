@@ -35,7 +35,9 @@ const logDir = path.join(ROOT, 'bench/results/logs')
 const outDir = dumpFolder()
 
 async function measure(name, cwd, args, port) {
-  const load = { url: `http://127.0.0.1:${port}${CHAT_PATH}`, method: 'POST', headers: chatHeaders('sk-bench', opts.stream), body: chatBody({ stream: opts.stream }) }
+  // The full route's keys plugin wants the forward key; the passthrough and the other configs the real one.
+  const key = opts.config === 'full' && name !== 'passthrough' ? 'fk-bench' : 'sk-bench'
+  const load = { url: `http://127.0.0.1:${port}${CHAT_PATH}`, method: 'POST', headers: chatHeaders(key, opts.stream), body: chatBody({ stream: opts.stream, caching: opts.config === 'cache-hit' }) }
   return instructionsPerRequest({ name, cwd, args, port, outDir, load, n })
 }
 

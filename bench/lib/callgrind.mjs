@@ -54,7 +54,9 @@ export async function instructionsPerRequest({ name, cwd, args, port, outDir, en
   const run = (amount) => runLoad({ connections: 10, ...load, amount })
   await run(warmup)
   control(proc.pid, '--instr=on')
-  await run(n)
+  const counted = await run(n)
+  // Refusals (a 401 from a missing key, a 429) cost far less than an exchange: they must not be what is counted.
+  if (counted.non2xx > 0 || counted.errors > 0) throw new Error(`${name}: ${counted.non2xx} non-2xx answers and ${counted.errors} errors among the counted requests`)
   control(proc.pid, '--dump')
   control(proc.pid, '--instr=off')
   if (proc.exited) throw new Error(`${name} exited: ${JSON.stringify(proc.exited)}`)
