@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { H3, HTTPError, type H3Event } from 'h3'
-import { NodeRequest, sendNodeResponse } from 'srvx/node'
+import { H3, type H3Event } from 'h3'
 import type { ConsolaInstance } from 'consola'
 import type { ResolvedConfig, ResolvedHandler } from '../config/types.ts'
 import { jsonResponse } from '../plugin/respond.ts'
@@ -12,14 +11,9 @@ import { forward } from './forward.ts'
 import { closeAfterResponse } from './lingering-close.ts'
 import { handleCustom } from './custom-handler.ts'
 import type { RoutePipeline } from './pipeline.ts'
-import { normalizePath } from './paths.ts'
-import { refuseUpgrade } from './upgrade.ts'
-
-/**
- * h3's "the response was written to Node directly" value (`kHandled`, a registered symbol): a
- * forwarded route writes its answer itself, chunk by chunk, and tells h3 so when it has ended.
- */
-const HANDLED = Symbol.for('h3.handled')
+import { asForwardError } from './h3-errors.ts'
+import { HANDLED, nodeEntry, nodeOf, type NodeRuntime } from './h3-node.ts'
+import { normaliseRequestPath, queryOf, requestPath } from './request-path.ts'
 
 /** What the app needs from the gateway around it, whatever config it serves. */
 export interface GatewayServices {
@@ -37,13 +31,6 @@ export interface InFlight {
   inFlight: number
 }
 
-/** What `runtime.node` carries for a WebSocket handshake: the socket instead of a response. */
-interface NodeRuntime {
-  req: IncomingMessage
-  res?: ServerResponse
-  upgrade?: { socket: Duplex; head: Buffer; taken: boolean }
-}
-
 /** The gateway's h3 app for one loaded config, with the Node entry points that feed it. */
 export interface GatewayApp {
   readonly app: H3
@@ -51,70 +38,6 @@ export interface GatewayApp {
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void
   /** The Node `'upgrade'` listener: the handshake enters the same app, its route hands the socket on. */
   readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void
-}
-
-/**
- * Sends what the app answered, unless a route already wrote its answer to Node itself (a forwarded
- * response, a preflight): srvx's own sender would end it a second time, and Node builds an error
- * object with a stack trace for that (6% of the bare route's CPU in a profile).
- */
-function send(res: ServerResponse, response: Response): void {
-  if (res.headersSent || res.destroyed) return
-  sendNodeResponse(res as never, response).catch((error: unknown) => {
-    if (!res.headersSent) res.writeHead(500).end()
-    else res.destroy(error as Error)
-  })
-}
-
-function fail(res: ServerResponse, error: unknown, log: ConsolaInstance): void {
-  log.error('the gateway failed to answer a request:', error)
-  if (!res.headersSent) res.writeHead(500).end()
-  else res.destroy()
-}
-
-function nodeOf(event: H3Event): NodeRuntime {
-  return event.runtime!.node as NodeRuntime
-}
-
-function queryOf(req: IncomingMessage): string {
-  const raw = req.url ?? '/'
-  const q = raw.indexOf('?')
-  return q === -1 ? '' : raw.slice(q)
-}
-
-/** The normalised path, where it differs from the URL's (see normaliseRequestPath). */
-const NORMALISED = Symbol('aifd.path')
-
-/**
- * Routes on the path the gateway normalised from the raw request line (not on the URL parser's),
- * so `..` above the root is refused and encoded segments are kept as sent, exactly as forwarded.
- */
-function normaliseRequestPath(event: H3Event): void {
-  const raw = nodeOf(event).req.url ?? '/'
-  const q = raw.indexOf('?')
-  const path = normalizePath(q === -1 ? raw : raw.slice(0, q))
-  if (path === undefined) throw new ForwardError(400, 'Invalid request path', 'invalid_request_error', 'invalid_path')
-  if (path === event.url.pathname) return
-  // The URL's setter re-encodes what WHATWG would; the route forwards the path exactly as normalised.
-  event.url.pathname = path
-  ;(event.context as Record<symbol, unknown>)[NORMALISED] = path
-}
-
-function requestPath(event: H3Event): string {
-  return ((event.context as Record<symbol, unknown>)[NORMALISED] as string | undefined) ?? event.url.pathname
-}
-
-/** An h3 error (or any thrown value) as OpenAI's error shape; 404s name the path. */
-function asForwardError(error: HTTPError, event: H3Event, log: ConsolaInstance): ForwardError {
-  const cause = error.cause
-  if (cause instanceof ForwardError) return cause
-  if (error.status === 404 && error.unhandled !== true) return new ForwardError(404, `No route for ${event.url.pathname}`, 'invalid_request_error', 'route_not_found')
-  if (error.unhandled) {
-    log.error(`${event.req.method} ${event.url.pathname}: a handler threw:`, cause ?? error)
-    return new ForwardError(500, 'Internal gateway error', 'api_error', 'internal_error')
-  }
-  const type = error.status === 401 ? 'authentication_error' : error.status === 403 ? 'permission_error' : error.status === 429 ? 'rate_limit_error' : error.status >= 500 ? 'api_error' : 'invalid_request_error'
-  return new ForwardError(error.status, error.message, type, null)
 }
 
 /**
@@ -188,27 +111,7 @@ export function createGatewayApp(config: ResolvedConfig, pipelines: ReadonlyMap<
     app.all(`${route.prefix}/**`, forwardRoute)
   }
 
-  return {
-    app,
-    handler(req, res) {
-      const response = app.fetch(new NodeRequest({ req, res }) as unknown as Request)
-      if (response instanceof Promise) response.then((r) => send(res, r), (error: unknown) => fail(res, error, log))
-      else send(res, response)
-    },
-    upgrade(req, socket, head) {
-      socket.on('error', () => {})
-      // A handshake has no ServerResponse: the app sees `runtime.node.upgrade` and a route hands the
-      // socket to the WebSocket forwarder; any other answer (404, a middleware's 403) is written raw.
-      const upgrade = { socket, head, taken: false }
-      const request = new NodeRequest({ req, upgrade } as never)
-      Promise.resolve(app.fetch(request as unknown as Request))
-        .then((response) => (upgrade.taken ? undefined : refuseUpgrade(socket, response)))
-        .catch((error: unknown) => {
-          log.error('WebSocket upgrade failed:', error)
-          socket.destroy()
-        })
-    },
-  }
+  return { app, ...nodeEntry(app, log) }
 }
 
 function mountHandler(app: H3, handler: ResolvedHandler, pipeline: RoutePipeline, log: ConsolaInstance, counter: InFlight, preflight: (node: NodeRuntime) => boolean): void {

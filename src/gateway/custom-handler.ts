@@ -5,6 +5,7 @@ import type { ResolvedHandler } from '../config/types.ts'
 import { RequestAbort } from './abort.ts'
 import { RequestContext } from './context.ts'
 import { firstAnswer, settle, type RoutePipeline } from './pipeline.ts'
+import { queryOf, requestPath } from './request-path.ts'
 import { ForwardResult, type Outcome } from './result.ts'
 
 /** The status an h3 handler's value will be sent with, as far as it can be known before h3 sends it. */
@@ -31,9 +32,7 @@ export async function handleCustom(event: H3Event, req: IncomingMessage, res: Se
   res.once('close', () => {
     if (!res.writableFinished) abort.abort()
   })
-  const raw = req.url ?? '/'
-  const q = raw.indexOf('?')
-  const ctx = new RequestContext(event, req, pipeline.route, event.url.pathname + (q === -1 ? '' : raw.slice(q)), '', abort, log)
+  const ctx = new RequestContext(event, req, pipeline.route, requestPath(event) + queryOf(req), '', abort, log)
   let status = 0
   let outcome: Outcome = 'complete'
   let answeredBy: string | undefined
