@@ -21,7 +21,8 @@ export async function waitHealthy(url: string, timeoutMs = 15_000): Promise<void
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(`${url}/healthz`)
+      // A request lost while workers come up must not hang the wait: each try has its own deadline.
+      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) })
       if (res.ok) return
     } catch {}
     await new Promise((r) => setTimeout(r, 100))
