@@ -1,4 +1,4 @@
-import { ConfigError, assertConfig } from '../../src/index.ts'
+import { assertConfig, checkKnownKeys } from '../../src/index.ts'
 
 /** The APIs an OpenAI client may be served by. */
 export type Provider = 'anthropic' | 'gemini'
@@ -41,40 +41,10 @@ export interface ResolvedTranslateOptions {
 const FIELD = 'plugins.translate'
 const KNOWN = ['to', 'from', 'models', 'maxTokens', 'anthropicVersion']
 
-/** Edit distance, for "did you mean" on a misspelled option. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]
-    row[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j]
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1))
-      diagonal = above
-    }
-  }
-  return row[b.length]
-}
-
-/** The known name closest to `name`, when one is close enough to be a likely typo. */
-export function closest(name: string, known: readonly string[]): string | undefined {
-  let best: string | undefined
-  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1
-  for (const candidate of known) {
-    const d = distance(name, candidate)
-    if (d < bestDistance) [best, bestDistance] = [candidate, d]
-  }
-  return best
-}
-
 /** Checks the options once, when the config loads. */
 export function resolveTranslateOptions(options: TranslateOptions): ResolvedTranslateOptions {
   assertConfig(typeof options === 'object' && options !== null && !Array.isArray(options), FIELD, "must be an object like { to: 'anthropic' }")
-  for (const name of Object.keys(options)) {
-    if (KNOWN.includes(name)) continue
-    const guess = closest(name, KNOWN)
-    throw new ConfigError(`${FIELD}.${name}`, `unknown option${guess ? ` (did you mean \`${guess}\`?)` : ''}; known: ${KNOWN.join(', ')}`)
-  }
+  checkKnownKeys(options, KNOWN, FIELD)
   const { to, from, models = {}, maxTokens = 4096, anthropicVersion = '2023-06-01' } = options
   assertConfig((to === undefined) !== (from === undefined), FIELD, "needs exactly one of `to: 'anthropic' | 'gemini'` (OpenAI clients) and `from: 'anthropic'` (Anthropic clients)")
   assertConfig(to === undefined || to === 'anthropic' || to === 'gemini', `${FIELD}.to`, `must be 'anthropic' or 'gemini', got ${JSON.stringify(to)}`)

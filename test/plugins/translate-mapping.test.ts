@@ -29,9 +29,9 @@ const thrown = (fn: () => unknown) => {
 
 describe('options', () => {
   it.each([
-    [{ to: 'anthropic', modles: {} }, 'plugins.translate.modles: unknown option (did you mean `models`?)'],
-    [{ too: 'anthropic' }, 'plugins.translate.too: unknown option (did you mean `to`?)'],
-    [{ to: 'anthropic', maxToken: 5 }, 'plugins.translate.maxToken: unknown option (did you mean `maxTokens`?)'],
+    [{ to: 'anthropic', modles: {} }, 'plugins.translate.modles: unknown option; did you mean "models"?'],
+    [{ too: 'anthropic' }, 'plugins.translate.too: unknown option; did you mean "to"?'],
+    [{ to: 'anthropic', maxToken: 5 }, 'plugins.translate.maxToken: unknown option; did you mean "maxTokens"?'],
     [{}, 'plugins.translate: needs exactly one of'],
     [{ to: 'anthropic', from: 'anthropic' }, 'plugins.translate: needs exactly one of'],
     [{ to: 'mistral' }, "plugins.translate.to: must be 'anthropic' or 'gemini'"],
