@@ -133,19 +133,19 @@ $$('#ranges button').forEach((button) =>
 )
 addEventListener('resize', () => redrawCharts())
 
-/** A finished second: appended to the 5-minute chart; the longer ranges refetch now and then. */
+/** Merges the last seconds' points into the 5-minute chart (replacing those it has); the longer ranges refetch now and then. */
 let ticks = 0
 function onTick(tick) {
   renderCards(tick.lastMinute, tick.inFlight, tick.openStreams)
   renderUsage(tick)
   if (range === '5m') {
     const points = stats.points
-    const last = points[points.length - 1]
-    if (last && last.t === tick.point.t) points[points.length - 1] = tick.point
-    else if (!last || tick.point.t > last.t) {
-      points.push(tick.point)
-      if (points.length > 300) points.shift()
+    for (const point of tick.points) {
+      const at = points.findLastIndex((p) => p.t <= point.t)
+      if (at >= 0 && points[at].t === point.t) points[at] = point
+      else points.splice(at + 1, 0, point)
     }
+    while (points.length > 300) points.shift()
     redrawCharts()
   } else if (++ticks % 15 === 0) loadStats().catch(fail)
 }

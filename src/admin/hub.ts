@@ -4,6 +4,9 @@ import { GatewayMetrics } from './metrics.ts'
 import { RANGES, TimeSeries, type RangeName, type SeriesPoint } from './series.ts'
 import type { ForwardContext, ForwardResult } from '../index.ts'
 
+/** Seconds each tick sends: enough to cover a tick that is a couple of seconds late. */
+const TICK_POINTS = 3
+
 export interface MonitorHubOptions {
   /** Exchanges kept for the live log and the conversation view. Default 500. */
   capacity?: number
@@ -15,7 +18,7 @@ export interface MonitorHubOptions {
 export type HubEvent =
   | { type: 'exchange'; exchange: ExchangeSummary }
   /** Once a second: the second that just ended, and the gauges now. */
-  | { type: 'tick'; point: SeriesPoint; lastMinute: SeriesPoint; inFlight: number; openStreams: number; usageToday: PeriodUsage; usageMonth: PeriodUsage }
+  | { type: 'tick'; points: SeriesPoint[]; lastMinute: SeriesPoint; inFlight: number; openStreams: number; usageToday: PeriodUsage; usageMonth: PeriodUsage }
 
 /** The charts, gauges and per-key usage for one range. */
 export interface Stats {
@@ -148,8 +151,10 @@ export class MonitorHub {
 
   #tick(): void {
     const now = Date.now()
-    const [point] = this.#seconds.points(now - 1000, 1)
-    this.#emit({ type: 'tick', point, lastMinute: this.#seconds.recent(now, 60_000), inFlight: this.#inFlight, openStreams: this.#openStreams, usageToday: this.#today.list(), usageMonth: this.#month.list() })
+    // The last few seconds, the current one included: a tick that comes late (a busy event loop)
+    // or early never leaves a second out of the chart, and the still-filling second shows at once.
+    const points = this.#seconds.points(now, TICK_POINTS)
+    this.#emit({ type: 'tick', points, lastMinute: this.#seconds.recent(now, 60_000), inFlight: this.#inFlight, openStreams: this.#openStreams, usageToday: this.#today.list(), usageMonth: this.#month.list() })
   }
 
   #emit(event: HubEvent): void {

@@ -55,6 +55,17 @@ async function openDashboard(url: string, token = TOKEN): Promise<Page> {
   return page
 }
 
+/** Reads `read()` until `done` holds or 3 s (three ticks) pass, and returns the last reading. */
+async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 3000
+  let value = await read()
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100))
+    value = await read()
+  }
+  return value
+}
+
 /** Rows of the canvas where the requests line (accent colour) is drawn: 1–2 when flat, many after a spike. */
 function lineRows(page: Page): Promise<number> {
   return page.evaluate(() => {
@@ -99,10 +110,9 @@ describe('dashboard', () => {
     expect(text).toContain('alice')
     expect(text).toContain('200')
     for (let i = 0; i < 5; i++) await sdk('bob').chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: `more ${i}` }] })
-    // The tick after this second draws the spike.
+    // A tick (once a second) draws the spike.
     await page.waitForFunction(() => document.querySelector('[data-card="rps"]')!.textContent !== '0', undefined, { timeout: 3000 })
-    await page.waitForTimeout(1200)
-    expect(await lineRows(page)).toBeGreaterThan(flat + 5)
+    expect(await waitFor(() => lineRows(page), (rows) => rows > flat + 5)).toBeGreaterThan(flat + 5)
     expect(await page.locator('#log tbody tr').count()).toBe(6)
     expect(await page.locator('#keys tbody').innerText()).toMatch(/bob\s+5/)
   })
@@ -127,7 +137,7 @@ describe('dashboard', () => {
     await page.locator('#usage-periods [data-period="today"]').click()
     expect(await page.locator('#keys-day').innerText()).toMatch(/^\d{4}-\d{2}-\d{2}$/)
     // The spend chart has drawn its line: more than the flat baseline's one or two rows.
-    const rows = await page.evaluate(() => {
+    const costRows = () => page.evaluate(() => {
       const canvas = document.querySelector<HTMLCanvasElement>('[data-chart="cost"]')!
       const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data
       let count = 0
@@ -139,7 +149,7 @@ describe('dashboard', () => {
       }
       return count
     })
-    expect(rows).toBeGreaterThan(5)
+    expect(await waitFor(costRows, (rows) => rows > 5)).toBeGreaterThan(5)
   })
 
   it('opens the whole conversation, rendered as safe Markdown, and the raw JSON', async () => {
