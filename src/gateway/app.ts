@@ -89,6 +89,14 @@ export function createGatewayApp(config: ResolvedConfig, pipelines: ReadonlyMap<
   for (const route of config.routes) {
     const pipeline = pipelines.get(route.name)!
     const prefixLength = route.prefix.length
+    const settled = () => {
+      counter.inFlight--
+      return HANDLED
+    }
+    const failed = (error: unknown) => {
+      counter.inFlight--
+      throw error
+    }
     const forwardRoute = (event: H3Event) => {
       const node = nodeOf(event)
       if (preflight(node)) return HANDLED
@@ -100,10 +108,7 @@ export function createGatewayApp(config: ResolvedConfig, pipelines: ReadonlyMap<
       const done = node.upgrade
         ? (node.upgrade.taken = true, host.upgrade(pipeline, event, node.req, node.upgrade.socket, node.upgrade.head, path + query, upstreamPath))
         : forward({ event, req: node.req, res: node.res!, pipeline, url: path + query, upstreamPath, log, baseHeaders: corsHeaders(cors, node.req.headers.origin) })
-      return done.then(() => {
-        counter.inFlight--
-        return HANDLED
-      })
+      return done.then(settled, failed)
     }
     // The prefix itself and every path under it, whole segments only; h3's router prefers the
     // longest static prefix, so `/a/b` wins over `/a` for `/a/b/c`.

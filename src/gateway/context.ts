@@ -5,7 +5,7 @@ import type { H3Event } from 'h3'
 import type { ResolvedRoute } from '../config/types.ts'
 import type { CallerIdentity, ForwardContext } from '../plugin/types.ts'
 import type { RequestAbort } from './abort.ts'
-import { watchBodyIdle } from './body-timeout.ts'
+import { stopWatching, watchBodyIdle } from './body-timeout.ts'
 import { ForwardError } from './errors.ts'
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.ts'
 import { appendFields } from './json-fields.ts'
@@ -32,11 +32,12 @@ function readBody(req: IncomingMessage, route: ResolvedRoute, abort: RequestAbor
     })
     req.once('end', () => {
       abort.off('abort', onAbort)
+      stopWatching(watch)
       resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks))
     })
     req.once('error', stop)
     abort.once('abort', onAbort)
-    watchBodyIdle(req, route.bodyTimeout, abort)
+    const watch = watchBodyIdle(req, route.bodyTimeout, abort)
   })
 }
 
