@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench:ab -- <other checkout>`: is this checkout cheaper than another one, on this noisy VM?
 //
-//   node bench/ab.mjs ../openai-forward-main [--config full|bare|cache-hit] [--stream] [-r 6] [-d 4] [-c 50] [--pin] [--fresh]
+//   node bench/ab.mjs ../openai-forward-main [--config full|bare|cache-hit] [--stream] [-r 6] [-d 4] [-c 50] [--pin] [--fresh] [-w 2]
 //
 // Serves the same bench config from both checkouts at once (each its own `dist/`: build both first),
 // against one mock, and loads them in turns (A B, B A, …) for `-r` rounds. Machine drift between
@@ -9,7 +9,10 @@
 // ratio and the medians. A is the other checkout, B this one. `--pin` puts both gateways on CPU 0:
 // run the script itself with `taskset -c 1`, so the mock and the load generator keep off that core.
 // `--fresh` starts both gateways anew each round: one process can run a few % faster or slower than
-// another of the same code (memory layout), which only new processes average out.
+// another of the same code (memory layout), which only new processes average out. `-w S`: seconds
+// of unmeasured load per gateway after each start (default 2). A new process spends its first
+// thousands of requests compiling (V8's compiler threads were 29-39% of all instructions over the
+// first 4000 requests of the full route): a longer warm-up measures the steady state a gateway runs in.
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -30,6 +33,7 @@ const { values: opts, positionals } = parseArgs({
     connections: { type: 'string', short: 'c', default: '50' },
     pin: { type: 'boolean', default: false },
     fresh: { type: 'boolean', default: false },
+    warmup: { type: 'string', short: 'w', default: '2' },
   },
 })
 const other = positionals[0] && path.resolve(positionals[0])
@@ -65,9 +69,9 @@ try {
       })
       await waitReady(t.proc, { healthPath: '/healthz' })
     }
-    for (const t of targets) await load(/** @type {import('./lib/procs.mjs').Proc} */ (t.proc), 2)
+    for (const t of targets) await load(/** @type {import('./lib/procs.mjs').Proc} */ (t.proc), Number(opts.warmup))
   }
-  console.log(`A = ${other}\nB = ${ROOT}\n${opts.config}${opts.stream ? ' (SSE)' : ''}, ${opts.rounds} rounds × ${opts.duration} s${opts.fresh ? ', fresh processes each round' : ''}, CPU µs per request:`)
+  console.log(`A = ${other}\nB = ${ROOT}\n${opts.config}${opts.stream ? ' (SSE)' : ''}, ${opts.rounds} rounds × ${opts.duration} s${opts.fresh ? ', fresh processes each round' : ''}, ${opts.warmup} s warm-up, CPU µs per request:`)
   for (let round = 0; round < Number(opts.rounds); round++) {
     if (round === 0 || opts.fresh) await startBoth()
     for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {

@@ -67,6 +67,19 @@ export function createGatewayApp(config: ResolvedConfig, pipelines: ReadonlyMap<
     },
   })
 
+  /** A forward that failed after h3 was told it handled the request: answered as `onError` would have. */
+  const answerLate = (event: H3Event, error: unknown) => {
+    const { res } = nodeOf(event)
+    if (!(error instanceof ForwardError)) log.error(`${event.req.method} ${requestPath(event)}: the forward failed:`, error)
+    const failure = error instanceof ForwardError ? error : new ForwardError(500, 'Internal gateway error', 'api_error', 'internal_error')
+    if (!res || res.headersSent || res.destroyed) {
+      res?.destroy()
+      return
+    }
+    const body = JSON.stringify(failure.toJSON())
+    res.writeHead(failure.status, { ...failure.headers, ...corsHeaders(cors, nodeOf(event).req.headers.origin), 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body)
+  }
+
   // Browsers' CORS preflights are the gateway's to answer, on every path (the upstream is never
   // asked): in each route's handler and for paths no route serves, not as a middleware, which
   // would put one more layer in front of every request.
@@ -91,11 +104,6 @@ export function createGatewayApp(config: ResolvedConfig, pipelines: ReadonlyMap<
     const prefixLength = route.prefix.length
     const settled = () => {
       counter.inFlight--
-      return HANDLED
-    }
-    const failed = (error: unknown) => {
-      counter.inFlight--
-      throw error
     }
     const forwardRoute = (event: H3Event) => {
       const node = nodeOf(event)
@@ -105,10 +113,25 @@ export function createGatewayApp(config: ResolvedConfig, pipelines: ReadonlyMap<
       const upstreamPath = path.slice(prefixLength) + query
       if (!node.upgrade) continueIfFits(node.req, node.res!, route.bodyLimit)
       counter.inFlight++
-      const done = node.upgrade
-        ? (node.upgrade.taken = true, host.upgrade(pipeline, event, node.req, node.upgrade.socket, node.upgrade.head, path + query, upstreamPath))
-        : forward({ event, req: node.req, res: node.res!, pipeline, url: path + query, upstreamPath, log, baseHeaders: corsHeaders(cors, node.req.headers.origin) })
-      return done.then(settled, failed)
+      if (node.upgrade) {
+        node.upgrade.taken = true
+        return host.upgrade(pipeline, event, node.req, node.upgrade.socket, node.upgrade.head, path + query, upstreamPath).then(() => {
+          counter.inFlight--
+          return HANDLED
+        }, (error: unknown) => {
+          counter.inFlight--
+          throw error
+        })
+      }
+      // The forward writes its answer to Node itself and answers its own errors; h3 is told at once
+      // that the response is handled, so no promise runs through h3's response chain and ours.
+      node.taken = true
+      forward({ event, req: node.req, res: node.res!, pipeline, url: path + query, upstreamPath, log, baseHeaders: corsHeaders(cors, node.req.headers.origin) })
+        .then(settled, (error: unknown) => {
+          counter.inFlight--
+          answerLate(event, error)
+        })
+      return HANDLED
     }
     // The prefix itself and every path under it, whole segments only; h3's router prefers the
     // longest static prefix, so `/a/b` wins over `/a` for `/a/b/c`.

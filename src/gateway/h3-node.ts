@@ -16,6 +16,11 @@ export interface NodeRuntime {
   req: IncomingMessage
   res?: ServerResponse
   upgrade?: { socket: Duplex; head: Buffer; taken: boolean }
+  /**
+   * Set by a route that answers on `res` itself, after it returned: h3 is told "handled" at once
+   * (no promise for h3 to follow through its response chain), so what the app returns is not sent.
+   */
+  taken?: boolean
 }
 
 /**
@@ -23,8 +28,9 @@ export interface NodeRuntime {
  * response, a preflight): srvx's own sender would end it a second time, and Node builds an error
  * object with a stack trace for that (6% of the bare route's CPU in a profile).
  */
-function send(res: ServerResponse, response: Response): void {
-  if (res.headersSent || res.destroyed) return
+function send(node: NodeRuntime, response: Response): void {
+  const res = node.res!
+  if (node.taken || res.headersSent || res.destroyed) return
   sendNodeResponse(res as never, response).catch((error: unknown) => {
     if (!res.headersSent) res.writeHead(500).end()
     else res.destroy(error as Error)
@@ -48,9 +54,10 @@ export function nodeEntry(app: H3, log: ConsolaInstance): {
 } {
   return {
     handler(req, res) {
-      const response = app.fetch(new NodeRequest({ req, res }) as unknown as Request)
-      if (response instanceof Promise) response.then((r) => send(res, r), (error: unknown) => fail(res, error, log))
-      else send(res, response)
+      const node: NodeRuntime = { req, res, taken: false }
+      const response = app.fetch(new NodeRequest(node as never) as unknown as Request)
+      if (response instanceof Promise) response.then((r) => send(node, r), (error: unknown) => fail(res, error, log))
+      else send(node, response)
     },
     upgrade(req, socket, head) {
       socket.on('error', () => {})
