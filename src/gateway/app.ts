@@ -12,7 +12,7 @@ import { closeAfterResponse } from './lingering-close.ts'
 import { handleCustom } from './custom-handler.ts'
 import type { RoutePipeline } from './pipeline.ts'
 import { asForwardError } from './h3-errors.ts'
-import { HANDLED, nodeEntry, nodeOf, type NodeRuntime } from './h3-node.ts'
+import { HANDLED, nodeEntry, nodeOf, writeResponse, type NodeRuntime } from './h3-node.ts'
 import { normaliseRequestPath, queryOf, requestPath } from './request-path.ts'
 
 /** What the app needs from the gateway around it, whatever config it serves. */
@@ -62,22 +62,20 @@ export function createGatewayApp(config: ResolvedConfig, pipelines: ReadonlyMap<
       if (error.status === 404 && preflight(node)) return HANDLED as never
       // Answered before the body was read (a 404 to an upload): close without a reset.
       if (node.res) closeAfterResponse(node.req, node.res, 0)
-      const failure = asForwardError(error, event, log)
-      return jsonResponse(failure.status, failure.toJSON(), { ...failure.headers, ...corsHeaders(cors, nodeOf(event).req.headers.origin) })
+      return errorResponse(asForwardError(error, event, log), event)
     },
   })
+
+  const errorResponse = (failure: ForwardError, event: H3Event): Response =>
+    jsonResponse(failure.status, failure.toJSON(), { ...failure.headers, ...corsHeaders(cors, nodeOf(event).req.headers.origin) })
 
   /** A forward that failed after h3 was told it handled the request: answered as `onError` would have. */
   const answerLate = (event: H3Event, error: unknown) => {
     const { res } = nodeOf(event)
     if (!(error instanceof ForwardError)) log.error(`${event.req.method} ${requestPath(event)}: the forward failed:`, error)
     const failure = error instanceof ForwardError ? error : new ForwardError(500, 'Internal gateway error', 'api_error', 'internal_error')
-    if (!res || res.headersSent || res.destroyed) {
-      res?.destroy()
-      return
-    }
-    const body = JSON.stringify(failure.toJSON())
-    res.writeHead(failure.status, { ...failure.headers, ...corsHeaders(cors, nodeOf(event).req.headers.origin), 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body)
+    if (!res || res.headersSent) res?.destroy()
+    else writeResponse(res, errorResponse(failure, event))
   }
 
   // Browsers' CORS preflights are the gateway's to answer, on every path (the upstream is never
