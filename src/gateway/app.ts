@@ -113,13 +113,9 @@ export function createGatewayApp(config: ResolvedConfig, pipelines: ReadonlyMap<
       counter.inFlight++
       if (node.upgrade) {
         node.upgrade.taken = true
-        return host.upgrade(pipeline, event, node.req, node.upgrade.socket, node.upgrade.head, path + query, upstreamPath).then(() => {
-          counter.inFlight--
-          return HANDLED
-        }, (error: unknown) => {
-          counter.inFlight--
-          throw error
-        })
+        return host.upgrade(pipeline, event, node.req, node.upgrade.socket, node.upgrade.head, path + query, upstreamPath)
+          .finally(settled)
+          .then(() => HANDLED)
       }
       // The forward writes its answer to Node itself and answers its own errors; h3 is told at once
       // that the response is handled, so no promise runs through h3's response chain and ours.
