@@ -165,7 +165,7 @@ class Exchange {
       this.#lastTarget = attempt.target
       let raw
       try {
-        raw = await sendUpstream(route, { method: ctx.method, url: attempt.target + attempt.path, headers: attempt.headers, body: attempt.body, signal: this.#abort })
+        raw = await sendUpstream(route, { method: ctx.method, target: attempt.target, path: attempt.path, headers: attempt.headers, body: attempt.body, signal: this.#abort })
       } catch (error) {
         // Hooks see one error type with stable codes (upstream_unreachable, upstream_headers_timeout, …).
         if (this.#abort.aborted) throw error

@@ -1,7 +1,7 @@
-import type { EventEmitter } from 'node:events'
 import type { Readable } from 'node:stream'
-import { Agent, EnvHttpProxyAgent, errors, ProxyAgent, type Dispatcher } from 'undici'
+import { Agent, EnvHttpProxyAgent, errors, ProxyAgent, util, type Dispatcher } from 'undici'
 import type { ResolvedRoute } from '../config/types.ts'
+import type { RequestAbort } from './abort.ts'
 import { UpstreamBody } from './upstream-body.ts'
 
 /**
@@ -30,11 +30,14 @@ function createDispatcher(route: ResolvedRoute): Dispatcher {
 
 export interface UpstreamRequest {
   method: string
-  url: string
+  /** The target's base URL (`https://api.openai.com`, `http://host:8080/prefix`). */
+  target: string
+  /** Path and query to append to the target. */
+  path: string
   headers: Record<string, string | string[] | undefined>
   body: string | Buffer | Readable | null
-  /** Aborts the upstream call (an EventEmitter emitting 'abort', with the reason in `reason`). */
-  signal: EventEmitter & { aborted: boolean; reason?: unknown }
+  /** Aborts the upstream call. */
+  signal: Pick<RequestAbort, 'aborted' | 'reason' | 'once' | 'off'>
 }
 
 export interface RawUpstreamResponse {
@@ -51,12 +54,11 @@ export interface RawUpstreamResponse {
 export function sendUpstream(route: ResolvedRoute, req: UpstreamRequest): Promise<RawUpstreamResponse> {
   return new Promise((resolve, reject) => {
     if (req.signal.aborted) return reject(abortReason(req.signal))
-    // Parsed like undici's request(url) does, so paths reach the upstream exactly as before.
-    const url = new URL(req.url)
+    const { origin, path } = upstreamURL(req.target, req.path)
     const handler = new UpstreamCall(req.signal, resolve, reject)
     dispatcherFor(route).dispatch({
-      origin: url.origin,
-      path: url.search ? `${url.pathname}${url.search}` : url.pathname,
+      origin,
+      path,
       method: req.method as Dispatcher.HttpMethod,
       headers: req.headers as Record<string, string>,
       body: req.body,
@@ -64,6 +66,39 @@ export function sendUpstream(route: ResolvedRoute, req: UpstreamRequest): Promis
       bodyTimeout: route.timeouts.idle,
     }, handler)
   })
+}
+
+/** A target's origin and path prefix, split once per target rather than parsed per request. */
+const targetParts = new Map<string, { origin: string; prefix: string }>()
+
+/**
+ * A path and query that WHATWG URL parsing leaves as they are (nothing to percent-encode, no dot
+ * segment, encoded or not, no backslash or fragment): appended to the target unparsed.
+ */
+const PLAIN_PATH = /^(?!.*%2e)(?:\/(?!\.)[\w\-.~%!$&()*+,;=:@]*)+(?:\?[\w\-.~%!$&()*+,;=:@/?]*)?$/i
+
+/**
+ * Where an attempt goes, exactly as undici's `request(target + path)` would parse it: a target is
+ * split once, and a plain path is appended to it without a URL parse per request.
+ */
+export function upstreamURL(target: string, path: string): { origin: string; path: string } {
+  let parts = targetParts.get(target)
+  if (parts === undefined) {
+    const url = new URL(target)
+    // Only a target that is its origin and path as written; one with a query, a fragment or anything
+    // the parser rewrites is parsed with its path every time.
+    const prefix = target === url.origin ? '' : target === url.origin + url.pathname ? url.pathname : undefined
+    if (prefix === undefined || targetParts.size >= 256) return parsed(target + path)
+    targetParts.set(target, (parts = { origin: url.origin, prefix }))
+  }
+  if (path === '') return { origin: parts.origin, path: parts.prefix || '/' }
+  if (!PLAIN_PATH.test(path)) return parsed(target + path)
+  return { origin: parts.origin, path: parts.prefix + path }
+}
+
+function parsed(href: string): { origin: string; path: string } {
+  const url = new URL(href)
+  return { origin: url.origin, path: url.search ? `${url.pathname}${url.search}` : url.pathname }
 }
 
 function abortReason(signal: UpstreamRequest['signal']): unknown {
@@ -119,14 +154,22 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 }
 
-/** Response headers as undici's `request()` gives them: lowercase names, repeated ones as arrays. */
+/** `Buffer#latin1Slice`: what `toString('latin1')` calls, without its lookup of the encoding by name. */
+type Latin1Bytes = Buffer & { latin1Slice(start: number, end: number): string }
+
+/**
+ * Response headers with lowercase names, repeated ones as arrays, values byte for byte (latin1, as
+ * Node writes them back). Names go through undici's own lookup, which returns the common ones
+ * without making and lowercasing a string: a response's dozen headers cost less that way.
+ */
 function parseHeaders(raw: Buffer[]): Record<string, string | string[] | undefined> {
   const headers: Record<string, string | string[] | undefined> = {}
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1').toLowerCase()
+    const name = util.headerNameToString(raw[i]!)
     // A header named like an Object.prototype member must not reach the prototype.
     if (name === '__proto__') continue
-    const value = raw[i + 1]!.toString('latin1')
+    const bytes = raw[i + 1] as Latin1Bytes
+    const value = bytes.latin1Slice(0, bytes.length)
     const seen = Object.hasOwn(headers, name) ? headers[name] : undefined
     if (seen === undefined) headers[name] = value
     else if (typeof seen === 'string') headers[name] = [seen, value]
