@@ -35,19 +35,35 @@ function control(pid, ...flags) {
   execFileSync('callgrind_control', [...flags, String(pid)], { stdio: 'ignore' })
 }
 
-/** Sums the `summary:`/`totals:` of the dumps a process wrote once instrumentation was on. */
+/** V8's optimising compilers (TurboFan, Turboshaft, Maglev), by the C++ namespaces of their code. */
+const COMPILER = /v8::internal::(?:compiler|maglev)::|turboshaft/i
+
+/**
+ * Sums the `summary:`/`totals:` of the dumps a process wrote once instrumentation was on, and the
+ * part of it spent in V8's optimising compilers (their threads' and the main thread's).
+ */
 function countedInstructions(outDir, pid) {
   let total = 0
+  let compiler = 0
   for (const file of fs.readdirSync(outDir).filter((f) => f.includes(`.${pid}.out`))) {
     const line = fs.readFileSync(path.join(outDir, file), 'utf8').match(/^(?:summary|totals): (\d+)/m)
-    if (line) total += Number(line[1])
+    if (!line) continue
+    total += Number(line[1])
+    const annotated = execFileSync('callgrind_annotate', ['--threshold=100', path.join(outDir, file)], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })
+    for (const row of annotated.split('\n')) {
+      const cost = /^\s*([\d,]+)\s+(.*)$/.exec(row)
+      if (cost && COMPILER.test(cost[2])) compiler += Number(cost[1].replaceAll(',', ''))
+    }
   }
-  return total
+  return { total, compiler }
 }
 
 /**
  * Instructions per request of a server: `warmup` requests with instrumentation off (the JIT tiers
  * settle), then `n` counted, at 10 connections. `load` describes one request (url, method, headers, body).
+ * Returns the total and the part V8's compilers took: a new load's connections make Node's own
+ * functions deoptimise and compile again ("wrong map" on the new sockets), which lands in the
+ * counted requests however long the warm-up, and varies by several % from run to run.
  */
 export async function instructionsPerRequest({ name, cwd, args, port, outDir, env, load, n, warmup = n }) {
   const proc = await underCallgrind(name, cwd, args, port, outDir, env)
@@ -62,5 +78,6 @@ export async function instructionsPerRequest({ name, cwd, args, port, outDir, en
   if (proc.exited) throw new Error(`${name} exited: ${JSON.stringify(proc.exited)}`)
   process.kill(-proc.pid, 'SIGKILL')
   await new Promise((r) => setTimeout(r, 300))
-  return countedInstructions(outDir, proc.pid) / n
+  const { total, compiler } = countedInstructions(outDir, proc.pid)
+  return { total: total / n, compiler: compiler / n }
 }
