@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npm run bench:instructions`: instructions per request, counted by valgrind's callgrind, for
-// checkouts and the bare Node passthrough, against one mock.
+// checkouts, the bare Node passthrough (`--passthrough`) and the floor of any proxy on this stack
+// (`--floor`: node:http and undici's dispatch, nothing else), against one mock.
 //
-//   node bench/instructions.mjs [other checkouts…] [--config bare|full|cache-hit] [--stream] [-n 2000] [-w N] [--passthrough] [--keep]
+//   node bench/instructions.mjs [other checkouts…] [--config bare|full|cache-hit] [--stream] [-n 2000] [-w N] [--passthrough] [--floor] [--keep]
 //
 // CPU time on a shared 2-core VM moves with whatever else runs (other processes, the other core's
 // cache); an instruction count does not. Each target runs under callgrind with instrumentation off,
@@ -29,6 +30,7 @@ const { values: opts, positionals } = parseArgs({
     requests: { type: 'string', short: 'n', default: '2000' },
     warmup: { type: 'string', short: 'w' },
     passthrough: { type: 'boolean', default: false },
+    floor: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
 })
@@ -41,7 +43,7 @@ const outDir = dumpFolder()
 
 async function measure(name, cwd, args, port) {
   // The full route's keys plugin wants the forward key; the passthrough and the other configs the real one.
-  const key = opts.config === 'full' && name !== 'passthrough' ? 'fk-bench' : 'sk-bench'
+  const key = opts.config === 'full' && name !== 'passthrough' && name !== 'floor' ? 'fk-bench' : 'sk-bench'
   const load = { url: `http://127.0.0.1:${port}${CHAT_PATH}`, method: 'POST', headers: chatHeaders(key, opts.stream), body: chatBody({ stream: opts.stream, caching: opts.config === 'cache-hit' }) }
   return instructionsPerRequest({ name, cwd, args, port, outDir, load, n, warmup })
 }
@@ -53,6 +55,10 @@ try {
   if (opts.passthrough) {
     const port = await freePort()
     rows.push(['passthrough', await measure('passthrough', ROOT, [path.join(ROOT, 'bench/passthrough.mjs'), '--upstream', upstream, '--port', String(port)], port)])
+  }
+  if (opts.floor) {
+    const port = await freePort()
+    rows.push(['floor (node:http + undici dispatch, bench/floor.mjs)', await measure('floor', ROOT, [path.join(ROOT, 'bench/floor.mjs'), upstream, String(port)], port)])
   }
   for (const repo of [...positionals.map((p) => path.resolve(p)), ROOT]) {
     const port = await freePort()
