@@ -7,7 +7,7 @@ import type { SSEEvent, UpstreamAttempt, UpstreamCall, UpstreamResponse } from '
 import { RequestAbort } from './abort.ts'
 import { RequestContext, tooLarge } from './context.ts'
 import { ForwardError, isAbort, upstreamFailure } from './errors.ts'
-import { addEventHeaders, headerPairs, pairValue, responseHeaderList, responseHeaderListOf } from './headers.ts'
+import { addEventHeaders, responseHeaderList } from './headers.ts'
 import { closeAfterResponse, isClosing } from './lingering-close.ts'
 import { settle, type RoutePipeline } from './pipeline.ts'
 import { canResend, outgoingRequest } from './request-body.ts'
@@ -102,10 +102,10 @@ class Exchange {
     const answer = await this.#answer()
     const written = answer === undefined ? undefined : await this.#write(answer)
     clearTimeout(this.#totalTimer)
+    const { status, headers } = answer ?? { status: 0, headers: {} }
     // Timed now: the hooks run a little later, at the end of this turn.
     const totalMs = performance.now() - this.ctx.startedAt
-    // The headers are read there, only when an `onResponse` hook will see them.
-    settle(this.request.pipeline, this.ctx, () => this.#result(written ?? { outcome: 'aborted', stream: false, chunks: undefined, events: undefined, truncated: false, firstByteMs: undefined, error: undefined }, answer?.status ?? 0, answer?.headers ?? {}, totalMs))
+    settle(this.request.pipeline, this.ctx, () => this.#result(written ?? { outcome: 'aborted', stream: false, chunks: undefined, events: undefined, truncated: false, firstByteMs: undefined, error: undefined }, status, headers, totalMs))
   }
 
   /** The answer to write: the upstream's, a plugin's or an error; `undefined` when the client left. */
@@ -172,7 +172,7 @@ class Exchange {
         throw upstreamFailure(error, route.timeouts)
       }
       this.#headersMs = performance.now() - ctx.startedAt
-      const response = new FetchedResponse(raw.status, headerPairs(raw.rawHeaders), raw.body, attempt)
+      const response = new FetchedResponse(raw.status, raw.headers, raw.body, attempt)
       for (const plugin of pipeline.afterUpstream) await plugin.afterUpstream!(ctx, response)
       return response
     }
@@ -211,20 +211,13 @@ class Exchange {
   async #write(answer: UpstreamResponse | NodeAnswer): Promise<Written> {
     const { req, res, pipeline, log } = this.request
     const { ctx } = this
-    const { status } = answer
-    // The upstream's headers as they came while no hook has read them (a record is then made only
-    // for hooks); once one has, the record it may have changed.
-    const untouchedHeaders = () => (answer instanceof FetchedResponse ? answer.untouchedHeaders : undefined)
-    const header = (name: string) => {
-      const pairs = untouchedHeaders()
-      return pairs ? pairValue(pairs, name) : answer.headers[name]
-    }
+    const { status, headers } = answer
     // The upstream's body read directly, unless a hook took it as a stream; else any stream body.
     const upstream = answer instanceof FetchedResponse ? answer.direct : undefined
     const source = upstream === undefined && answer.body instanceof Readable ? answer.body : undefined
     const streamed = upstream !== undefined || source !== undefined
     const inline = streamed ? null : (answer.body as string | Uint8Array | null)
-    const type = header('content-type')
+    const type = headers['content-type']
     const stream = isSSEType(type)
     const written: Written = { outcome: 'complete', stream, chunks: undefined, events: undefined, truncated: false, firstByteMs: undefined, error: undefined }
     if (res.destroyed) {
@@ -240,16 +233,12 @@ class Exchange {
     // The events parsed here are kept for `onResponse` (while the body is), so they are parsed once.
     // Answered before the whole body came (413, 408, a hook's 401 to an upload): close without a reset.
     if (!req.complete) closeAfterResponse(req, res, pipeline.route.bodyLimit)
-    const tap = stream && streamed && pipeline.onChunk && !isEncoded(header('content-encoding'))
+    const tap = stream && streamed && pipeline.onChunk && !isEncoded(headers['content-encoding'])
       ? new EventTap((event) => pipeline.onChunk!(ctx, event), chunks && this.#keepEvents(written))
       : undefined
-    const transforms = streamed && pipeline.transformStream.length > 0
-      ? pipeline.transformStream.map((p) => p.transformStream!(ctx, { status, headers: answer.headers })).filter((t) => t !== undefined)
-      : []
+    const transforms = streamed ? pipeline.transformStream.map((p) => p.transformStream!(ctx, { status, headers })).filter((t) => t !== undefined) : []
     addEventHeaders(ctx.event, ctx.responseHeaders)
-    const dropLength = tap !== undefined || transforms.length > 0
-    const untouched = untouchedHeaders()
-    res.writeHead(status, untouched ? responseHeaderListOf(untouched, ctx.responseHeaders, dropLength) : responseHeaderList(answer.headers, ctx.responseHeaders, dropLength))
+    res.writeHead(status, responseHeaderList(headers, ctx.responseHeaders, tap !== undefined || transforms.length > 0))
 
     if (!streamed) {
       if (chunks && inline) chunks.push(Buffer.from(inline))
@@ -275,7 +264,7 @@ class Exchange {
       }
     }
     if (transforms.length === 0) {
-      const relay = new Relay(upstream ?? new ReadableSource(source!), res, tap, observe, header('content-length') === undefined, broke)
+      const relay = new Relay(upstream ?? new ReadableSource(source!), res, tap, observe, headers['content-length'] === undefined, broke)
       stopWriting = () => relay.stop()
       relay.start()
     } else {

@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { util } from 'undici'
 
 /** Headers that describe one connection, not the message; never forwarded (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set([
@@ -41,61 +40,6 @@ export function responseHeaderList(headers: HeaderRecord, extra: Record<string, 
   }
   for (const name in extra) list.push(name, extra[name])
   return list
-}
-
-/** `Buffer#latin1Slice`: what `toString('latin1')` calls, without its lookup of the encoding by name. */
-type Latin1Bytes = Buffer & { latin1Slice(start: number, end: number): string }
-
-/**
- * undici's raw headers as strings, in the order they came: lowercase names, values byte for byte
- * (latin1, as Node writes them back). Names go through undici's own lookup, which returns the
- * common ones without making and lowercasing a string.
- */
-export function headerPairs(raw: Buffer[]): string[] {
-  const pairs: string[] = new Array(raw.length)
-  for (let i = 0; i < raw.length; i += 2) {
-    const bytes = raw[i + 1] as Latin1Bytes
-    pairs[i] = util.headerNameToString(raw[i]!)
-    pairs[i + 1] = bytes.latin1Slice(0, bytes.length)
-  }
-  return pairs
-}
-
-/** Header pairs as a record: repeated ones as arrays. */
-export function headerRecord(pairs: readonly string[]): Record<string, string | string[] | undefined> {
-  const headers: Record<string, string | string[] | undefined> = {}
-  for (let i = 0; i < pairs.length; i += 2) {
-    const name = pairs[i]!
-    // A header named like an Object.prototype member must not reach the prototype.
-    if (name === '__proto__') continue
-    const value = pairs[i + 1]!
-    const seen = Object.hasOwn(headers, name) ? headers[name] : undefined
-    if (seen === undefined) headers[name] = value
-    else if (typeof seen === 'string') headers[name] = [seen, value]
-    else seen.push(value)
-  }
-  return headers
-}
-
-/**
- * `responseHeaderList` for headers still as the upstream's pairs (no hook read them as a record):
- * the same list, in the order they came, without building the record first.
- */
-export function responseHeaderListOf(pairs: readonly string[], extra: Record<string, string>, dropLength: boolean): string[] {
-  const list: string[] = []
-  for (let i = 0; i < pairs.length; i += 2) {
-    const name = pairs[i]!
-    if (HOP_BY_HOP.has(name) || (dropLength && name === 'content-length') || name in extra || name === '__proto__') continue
-    list.push(name, pairs[i + 1]!)
-  }
-  for (const name in extra) list.push(name, extra[name])
-  return list
-}
-
-/** The first value of header `name` among `pairs`. */
-export function pairValue(pairs: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === name) return pairs[i + 1]
-  return undefined
 }
 
 const kEventRes = Symbol.for('h3.internal.event.res')

@@ -1,6 +1,5 @@
 import { Readable, Transform } from 'node:stream'
 import type { BodyMap, UpstreamAttempt, UpstreamResponse } from '../plugin/types.ts'
-import { headerRecord } from './headers.ts'
 
 /** Where the relay takes a body's chunks: what `pipe()` would do, as three plain calls. */
 export interface BodySink {
@@ -337,28 +336,13 @@ export class ReadableSource implements BodySource {
 export class FetchedResponse implements UpstreamResponse {
   #replaced: Readable | undefined
   #mapped: MappedBody | undefined
-  #headers: Record<string, string | string[] | undefined> | undefined
 
   constructor(
     public status: number,
-    /** The upstream's headers as name, value pairs (`headerPairs`): a record is made only if a hook asks. */
-    private readonly pairs: string[],
+    public headers: Record<string, string | string[] | undefined>,
     private readonly upstream: UpstreamBody,
     public attempt: UpstreamAttempt,
   ) {}
-
-  get headers(): Record<string, string | string[] | undefined> {
-    return (this.#headers ??= headerRecord(this.pairs))
-  }
-
-  set headers(headers: Record<string, string | string[] | undefined>) {
-    this.#headers = headers
-  }
-
-  /** The upstream's header pairs, while no hook has read or set `headers`: the relay writes them as they are. */
-  get untouchedHeaders(): readonly string[] | undefined {
-    return this.#headers === undefined ? this.pairs : undefined
-  }
 
   get body(): Readable {
     return this.#replaced ?? (this.#mapped ?? this.upstream).readable
