@@ -122,7 +122,7 @@ export function createGatewayApp(config: ResolvedConfig, pipelines: ReadonlyMap<
       node.taken = true
       forward({ event, req: node.req, res: node.res!, pipeline, url: path + query, upstreamPath, log, baseHeaders: corsHeaders(cors, node.req.headers.origin) })
         .then(settled, (error: unknown) => {
-          counter.inFlight--
+          settled()
           answerLate(event, error)
         })
       return HANDLED
